@@ -1,0 +1,2 @@
+//! The `zoom-onboard` binary.
+fn main() {}

@@ -1,0 +1,92 @@
+//! What became of each roster row, and what the run's exit code is as a result.
+//!
+//! This module owns the outcome rules only; deciding an outcome from an HTTP answer lives with
+//! the submission code, and writing outcomes out lives in `results`.
+
+use std::fmt;
+
+/// A row's final status, as written in the results CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Zoom answered 2xx with a user id.
+    Created,
+    /// The email already belongs to a user of this account (409, code 1005).
+    Exists,
+    /// An earlier row of the same roster has the same email; nothing was sent.
+    Duplicate,
+    /// The row broke a field rule; nothing was sent.
+    Invalid,
+    /// Zoom refused the create for a reason a person must fix.
+    Failed,
+    /// Not done yet for a reason that passes: the daily quota, retries exhausted, a stop.
+    Deferred,
+}
+
+impl Status {
+    /// Every status, in the order the summary lists them.
+    pub const ALL: [Status; 6] = [
+        Status::Created,
+        Status::Exists,
+        Status::Duplicate,
+        Status::Invalid,
+        Status::Failed,
+        Status::Deferred,
+    ];
+
+    /// The word written in the results CSV.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Exists => "exists",
+            Status::Duplicate => "duplicate",
+            Status::Invalid => "invalid",
+            Status::Failed => "failed",
+            Status::Deferred => "deferred",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// What became of one roster row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The spreadsheet row number; the header is row 1.
+    pub row: u64,
+    /// The email as it stood in the roster, trimmed.
+    pub email: String,
+    /// The final status.
+    pub status: Status,
+    /// Zoom's user id, when one is known.
+    pub user_id: Option<String>,
+    /// The HTTP status of the last answer, when anything was sent.
+    pub http_status: Option<u16>,
+    /// Zoom's error code of the last answer, when it had one.
+    pub zoom_code: Option<i64>,
+    /// Zoom's words or ours, in plain language.
+    pub message: String,
+    /// How many HTTP attempts the submission took.
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// An outcome for a row that was never sent.
+    #[must_use]
+    pub fn unsent(row: u64, email: String, status: Status, message: String) -> Outcome {
+        Outcome {
+            row,
+            email,
+            status,
+            user_id: None,
+            http_status: None,
+            zoom_code: None,
+            message,
+            attempts: 0,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Reading and checking the roster. (Being written.)

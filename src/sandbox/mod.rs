@@ -1,0 +1,1 @@
+//! The sandbox: a stand-in for Zoom's user endpoints. (Being written.)
