@@ -18,6 +18,7 @@
 //! [`zoom`]'s client; [`outcome`] names what became of each row; [`results`] writes them out.
 //! [`sandbox`] is a stand-in for Zoom's endpoints that tests and demos run against.
 
+pub mod cli;
 pub mod outcome;
 pub mod roster;
 pub mod sandbox;
