@@ -20,6 +20,8 @@
 
 pub mod cli;
 pub mod outcome;
+pub mod results;
 pub mod roster;
 pub mod sandbox;
+pub mod submit;
 pub mod zoom;

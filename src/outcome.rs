@@ -90,3 +90,34 @@ impl Outcome {
         }
     }
 }
+
+/// The process exit codes, as documented in `--help` and the README.
+pub mod exit_code {
+    /// Every row `created`, `exists` or `duplicate`.
+    pub const DONE: u8 = 0;
+    /// An internal error.
+    pub const INTERNAL: u8 = 1;
+    /// A usage, configuration or whole-roster error; nothing was sent.
+    pub const SETUP: u8 = 2;
+    /// Finished, with some rows `invalid` or `failed`: a person must fix them.
+    pub const ROWS_NEED_FIXING: u8 = 3;
+    /// Some rows `deferred` and none invalid or failed: run again later.
+    pub const ROWS_DEFERRED: u8 = 4;
+    /// Zoom rejected the credentials.
+    pub const CREDENTIALS_REJECTED: u8 = 5;
+}
+
+/// The exit code for a finished run, from its counts by status.
+#[must_use]
+pub fn exit_code_for(counts: &std::collections::BTreeMap<Status, u64>, credentials_rejected: bool) -> u8 {
+    let has = |status| counts.get(&status).copied().unwrap_or(0) > 0;
+    if credentials_rejected {
+        exit_code::CREDENTIALS_REJECTED
+    } else if has(Status::Invalid) || has(Status::Failed) {
+        exit_code::ROWS_NEED_FIXING
+    } else if has(Status::Deferred) {
+        exit_code::ROWS_DEFERRED
+    } else {
+        exit_code::DONE
+    }
+}

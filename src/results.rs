@@ -1,0 +1,144 @@
+//! The results CSV: one line per roster data row, in roster order, written as rows complete.
+//!
+//! The file holds people's addresses, so it is created readable by its owner only. It is meant
+//! for spreadsheets, so a cell that a spreadsheet would run as a formula is defused with a
+//! leading `'`; what was sent to Zoom is not affected.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::outcome::Outcome;
+
+/// The results CSV's columns, in order.
+pub const COLUMNS: [&str; 8] = [
+    "row",
+    "email",
+    "status",
+    "user_id",
+    "http_status",
+    "zoom_code",
+    "message",
+    "attempts",
+];
+
+/// Writes outcomes to the results CSV.
+pub struct ResultsWriter {
+    csv: csv::Writer<File>,
+    path: PathBuf,
+}
+
+impl ResultsWriter {
+    /// Creates (or truncates) the results file, readable by its owner only, and writes the
+    /// header.
+    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
+        let file = create_private(path)?;
+        let mut csv = csv::Writer::from_writer(file);
+        csv.write_record(COLUMNS)?;
+        csv.flush()?;
+        Ok(ResultsWriter {
+            csv,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Where the results go.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one outcome. Call [`ResultsWriter::flush`] to make it reach the disk.
+    pub fn write(&mut self, outcome: &Outcome) -> io::Result<()> {
+        let row = outcome.row.to_string();
+        let http_status = outcome.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let zoom_code = outcome.zoom_code.map(|c| c.to_string()).unwrap_or_default();
+        let attempts = outcome.attempts.to_string();
+        let record = [
+            row.as_str(),
+            &defuse_formula(&outcome.email),
+            outcome.status.as_str(),
+            &defuse_formula(outcome.user_id.as_deref().unwrap_or("")),
+            &http_status,
+            &zoom_code,
+            &defuse_formula(&outcome.message),
+            &attempts,
+        ];
+        self.csv.write_record(record)?;
+        Ok(())
+    }
+
+    /// Flushes written outcomes to the file.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.csv.flush()
+    }
+}
+
+/// Creates or truncates a file that only its owner may read or write.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        // The mode above applies only to a new file; an existing one is tightened too.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)
+    }
+}
+
+/// Prefixes a cell with `'` when a spreadsheet would read it as a formula.
+#[must_use]
+pub fn defuse_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Status;
+
+    #[test]
+    fn formulas_are_defused_and_messages_stay_one_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.csv");
+        let mut writer = ResultsWriter::create(&path).unwrap();
+        writer
+            .write(&Outcome::unsent(
+                2,
+                "=HYPERLINK(\"x\")@evil.com".into(),
+                Status::Invalid,
+                "bad, \"quoted\"\nmessage".into(),
+            ))
+            .unwrap();
+        writer.flush().unwrap();
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[1], "'=HYPERLINK(\"x\")@evil.com");
+        assert_eq!(&record[6], "bad, \"quoted\"\nmessage");
+        assert_eq!(record.len(), COLUMNS.len());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn results_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.csv");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        ResultsWriter::create(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

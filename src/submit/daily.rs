@@ -1,0 +1,188 @@
+//! The daily create quota, counted per UTC day on the client side.
+//!
+//! governor cannot express "1,500 a calendar day", so this is a plain counter keyed by the UTC
+//! date. Every create attempt takes one unit before it is sent; an attempt Zoom turned away
+//! before counting it (a per-second 429, a refused token) gives its unit back. Counting attempts
+//! rather than successes errs on the side of sending less than Zoom would allow.
+//!
+//! A daily 429 from Zoom overrides the count: the day is spent, whatever the counter says.
+//! Zoom does not say whether actions other than `create` have a daily limit, so they are not
+//! counted; if one of them meets a daily 429 anyway, that action stops for the day.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::zoom::rate_limit::{next_utc_midnight, utc_day};
+use crate::zoom::rules::Action;
+
+/// The time source for day boundaries. Tests shift it to cross midnight without waiting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UtcClock {
+    /// Added to the system time, in seconds.
+    pub offset_seconds: i64,
+}
+
+impl UtcClock {
+    /// The current instant as this clock sees it.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(self.offset_seconds))
+            .unwrap_or_else(|_| Timestamp::now())
+    }
+}
+
+/// Whether an attempt may spend a unit of the day's quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Go ahead. If the attempt is not counted by Zoom, give the unit back with
+    /// [`DailyBudget::give_back`].
+    Granted {
+        /// The UTC day the unit was taken from.
+        day: String,
+    },
+    /// Nothing left today.
+    Spent {
+        /// The day whose quota is spent.
+        day: String,
+        /// How long until the next UTC day begins.
+        until_reset: Duration,
+    },
+}
+
+struct DayCount {
+    day: String,
+    spent: u64,
+    stopped_actions: HashSet<Action>,
+}
+
+/// The day's create budget, shared by the pool.
+pub struct DailyBudget {
+    limit: u64,
+    clock: UtcClock,
+    count: Mutex<DayCount>,
+}
+
+impl DailyBudget {
+    /// A budget of `limit` creates a UTC day, of which `spent_today` are already used.
+    #[must_use]
+    pub fn new(limit: u64, clock: UtcClock, spent_today: u64) -> DailyBudget {
+        DailyBudget {
+            limit,
+            clock,
+            count: Mutex::new(DayCount {
+                day: utc_day(clock.now()),
+                spent: spent_today,
+                stopped_actions: HashSet::new(),
+            }),
+        }
+    }
+
+    /// The daily limit.
+    #[must_use]
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The current UTC day and how much of its quota is used.
+    #[must_use]
+    pub fn today(&self) -> (String, u64) {
+        let count = self.count_for_today();
+        (count.day.clone(), count.spent)
+    }
+
+    /// Takes one unit for an attempt with `action`, if the day has one left.
+    pub fn take(&self, action: Action) -> Grant {
+        let mut count = self.count_for_today();
+        let stopped = count.stopped_actions.contains(&action);
+        if stopped || (action.uses_daily_quota() && count.spent >= self.limit) {
+            return Grant::Spent {
+                day: count.day.clone(),
+                until_reset: self.until_reset(),
+            };
+        }
+        if action.uses_daily_quota() {
+            count.spent += 1;
+        }
+        Grant::Granted {
+            day: count.day.clone(),
+        }
+    }
+
+    /// Returns a unit taken on `day` for an attempt Zoom did not count.
+    pub fn give_back(&self, action: Action, day: &str) {
+        let mut count = self.count_for_today();
+        if action.uses_daily_quota() && count.day == day {
+            count.spent = count.spent.saturating_sub(1);
+        }
+    }
+
+    /// Records Zoom's daily 429 for `action`: nothing more of it goes today.
+    pub fn stop_for_today(&self, action: Action) {
+        let mut count = self.count_for_today();
+        if action.uses_daily_quota() {
+            count.spent = count.spent.max(self.limit);
+        }
+        count.stopped_actions.insert(action);
+    }
+
+    /// How long until the next UTC day.
+    #[must_use]
+    pub fn until_reset(&self) -> Duration {
+        let now = self.clock.now();
+        Duration::try_from(next_utc_midnight(now).duration_since(now)).unwrap_or(Duration::ZERO)
+    }
+
+    /// The count, moved on to a new day if the UTC date changed since it was last read.
+    fn count_for_today(&self) -> std::sync::MutexGuard<'_, DayCount> {
+        let today = utc_day(self.clock.now());
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        if count.day != today {
+            tracing::debug!(day = %today, "a new UTC day: the daily create quota starts again");
+            *count = DayCount {
+                day: today,
+                spent: 0,
+                stopped_actions: HashSet::new(),
+            };
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_stop_at_the_limit_and_other_actions_do_not_count() {
+        let budget = DailyBudget::new(2, UtcClock::default(), 1);
+        assert!(matches!(budget.take(Action::Create), Grant::Granted { .. }));
+        assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));
+        assert!(matches!(budget.take(Action::AutoCreate), Grant::Granted { .. }));
+        assert_eq!(budget.today().1, 2);
+    }
+
+    #[test]
+    fn a_unit_given_back_can_be_taken_again() {
+        let budget = DailyBudget::new(1, UtcClock::default(), 0);
+        let Grant::Granted { day } = budget.take(Action::Create) else {
+            panic!("expected a grant")
+        };
+        budget.give_back(Action::Create, &day);
+        assert!(matches!(budget.take(Action::Create), Grant::Granted { .. }));
+    }
+
+    #[test]
+    fn a_daily_429_spends_the_day_for_that_action() {
+        let budget = DailyBudget::new(100, UtcClock::default(), 0);
+        budget.stop_for_today(Action::Create);
+        budget.stop_for_today(Action::SsoCreate);
+        assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));
+        assert!(matches!(budget.take(Action::SsoCreate), Grant::Spent { .. }));
+        assert!(matches!(budget.take(Action::AutoCreate), Grant::Granted { .. }));
+        assert!(budget.until_reset() <= Duration::from_secs(86_400));
+    }
+}

@@ -1,0 +1,11 @@
+//! Submitting hires to Zoom: pacing, the daily quota, retries, and the pool that runs them.
+//!
+//! The files follow one submission's path: [`pacer`] and [`daily`] decide when an attempt may
+//! go, [`submission`] makes the attempts and decides the outcome, [`pipeline`] runs the pool
+//! from roster to results, and [`stop`] carries the signal that ends a run early.
+
+pub mod daily;
+pub mod pacer;
+pub mod pipeline;
+pub mod stop;
+pub mod submission;

@@ -1,0 +1,442 @@
+//! One hire's submission: every attempt it takes, and the outcome rules that end it.
+//!
+//! Each attempt follows one order: stop check, quota, pacing, send, then read the answer. The
+//! rules, from `shared/zoom-api.md`:
+//!
+//! - a 2xx with a non-empty `id` is `created`; nothing else is;
+//! - 409 code 1005 is `exists`, with the id looked up;
+//! - a per-second 429 pauses the whole pool and is tried again;
+//! - a daily 429 ends creates for the day: `deferred`;
+//! - a 5xx, a timeout or a broken connection is tried again with backoff, up to the attempt
+//!   limit, then `deferred`; when Zoom may have acted, the email is looked up before any resend,
+//!   so a user is never created twice;
+//! - 401 code 124 renews the shared token and tries again;
+//! - any other refusal is `failed` with Zoom's code and words.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::daily::{DailyBudget, Grant};
+use super::pacer::Pacer;
+use super::stop::{RunStop, StopReason};
+use crate::outcome::{Outcome, Status};
+use crate::roster::Hire;
+use crate::zoom::auth::AuthError;
+use crate::zoom::client::{
+    Answer, ApiError, CODE_USER_EXISTS, CODES_MISSING_SCOPE, RateLimited, Transient, ZoomClient,
+};
+use crate::zoom::rate_limit::RateLimitKind;
+use crate::zoom::wire::CreateUserRequest;
+
+/// How many per-second 429s one submission takes before it gives up for this run. They do not
+/// count as failed attempts, since Zoom asked us to wait rather than refusing the request.
+const MAX_RATE_LIMITED: u32 = 12;
+
+/// How many times one submission renews a refused token before giving up.
+const MAX_TOKEN_RENEWALS: u32 = 3;
+
+/// Counters kept across the whole run, for the summary and for tests.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Create calls sent.
+    pub create_requests: AtomicU64,
+    /// Look-up calls sent.
+    pub lookups: AtomicU64,
+    /// 429s received, of either kind.
+    pub rate_limited: AtomicU64,
+}
+
+/// What every submission shares: the client, the pace, the quota and the stop signal.
+pub struct Submitter {
+    /// The Zoom client and its one token.
+    pub client: ZoomClient,
+    /// The pool's pace.
+    pub pacer: Pacer,
+    /// The day's create quota.
+    pub budget: DailyBudget,
+    /// Failed attempts (5xx, timeouts, broken connections) before a hire is deferred.
+    pub max_attempts: u32,
+    /// The run's stop signal.
+    pub stop: RunStop,
+    /// Run-wide counters.
+    pub tally: Tally,
+}
+
+/// The progress of one submission.
+struct Attempts {
+    /// Create calls sent for this hire.
+    sent: u32,
+    /// Transient failures met.
+    failures: u32,
+    /// Per-second 429s met.
+    rate_limited: u32,
+    /// Tokens renewed after a 401 code 124.
+    renewals: u32,
+    /// Whether an earlier attempt may have created the user.
+    unsure: bool,
+    /// The last answer's HTTP status and Zoom code, for a deferred outcome.
+    last_http_status: Option<u16>,
+    last_zoom_code: Option<i64>,
+}
+
+/// How a look-up went.
+enum Lookup {
+    Found(String),
+    NotFound,
+    Failed(String),
+}
+
+impl Submitter {
+    /// Submits one hire and returns its outcome. Never fails: every path ends in an outcome.
+    pub async fn submit(&self, hire: &Hire) -> Outcome {
+        let request = CreateUserRequest {
+            action: hire.action,
+            user_info: hire.user_info.clone(),
+        };
+        let mut attempts = Attempts {
+            sent: 0,
+            failures: 0,
+            rate_limited: 0,
+            renewals: 0,
+            unsure: false,
+            last_http_status: None,
+            last_zoom_code: None,
+        };
+        loop {
+            if let Some(outcome) = self.before_attempt(hire, &mut attempts).await {
+                return outcome;
+            }
+            let day = match self.budget.take(hire.action) {
+                Grant::Granted { day } => day,
+                Grant::Spent { .. } => {
+                    return self.deferred(hire, &attempts, quota_spent_message(hire));
+                }
+            };
+            self.pacer.ready().await;
+            if let Some(reason) = self.stop.reason() {
+                self.budget.give_back(hire.action, &day);
+                return self.deferred(hire, &attempts, reason.unsent_message());
+            }
+            attempts.sent += 1;
+            self.tally.create_requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
+            let answer = self.client.create_user(&request).await;
+            match self.read_answer(hire, &mut attempts, &day, answer).await {
+                Some(outcome) => return outcome,
+                None => continue,
+            }
+        }
+    }
+
+    /// Checks what must be settled before an attempt: a stop, and whether an earlier ambiguous
+    /// attempt already created the user.
+    async fn before_attempt(&self, hire: &Hire, attempts: &mut Attempts) -> Option<Outcome> {
+        if let Some(reason) = self.stop.reason() {
+            return Some(self.deferred(hire, attempts, reason.unsent_message()));
+        }
+        if !attempts.unsure {
+            return None;
+        }
+        match self.look_up(&hire.user_info.email).await {
+            Lookup::Found(user_id) => Some(Outcome {
+                user_id: Some(user_id),
+                message: "created (confirmed by look-up after an unclear answer)".to_owned(),
+                ..self.outcome(hire, attempts, Status::Created)
+            }),
+            Lookup::NotFound => {
+                attempts.unsure = false;
+                None
+            }
+            Lookup::Failed(reason) => Some(self.deferred(
+                hire,
+                attempts,
+                format!(
+                    "may have been created: an attempt got no clear answer and the look-up \
+                     failed ({reason}); the next run looks it up before sending"
+                ),
+            )),
+        }
+    }
+
+    /// Reads one create answer: `Some` ends the submission, `None` tries again.
+    async fn read_answer(
+        &self,
+        hire: &Hire,
+        attempts: &mut Attempts,
+        day: &str,
+        answer: Result<Answer<crate::zoom::wire::CreatedUser>, AuthError>,
+    ) -> Option<Outcome> {
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(AuthError::Rejected { reason }) => {
+                attempts.sent -= 1;
+                self.budget.give_back(hire.action, day);
+                self.stop.stop(StopReason::CredentialsRejected(reason));
+                return None;
+            }
+            Err(AuthError::Unavailable { reason }) => {
+                // No token, so nothing was sent.
+                attempts.sent -= 1;
+                self.budget.give_back(hire.action, day);
+                return self
+                    .after_failure(hire, attempts, Transient {
+                        http_status: None,
+                        reason,
+                        ambiguous: false,
+                    })
+                    .await;
+            }
+        };
+        match answer {
+            Answer::Success(user) => Some(Outcome {
+                user_id: Some(user.id),
+                http_status: Some(201),
+                message: "created".to_owned(),
+                ..self.outcome(hire, attempts, Status::Created)
+            }),
+            Answer::Refused(refusal) => Some(self.refused(hire, attempts, refusal).await),
+            Answer::TokenRefused { generation } => {
+                self.budget.give_back(hire.action, day);
+                attempts.last_http_status = Some(401);
+                attempts.last_zoom_code = Some(crate::zoom::client::CODE_INVALID_TOKEN);
+                attempts.renewals += 1;
+                if attempts.renewals > MAX_TOKEN_RENEWALS {
+                    return Some(self.deferred(
+                        hire,
+                        attempts,
+                        "zoom kept refusing freshly issued access tokens".to_owned(),
+                    ));
+                }
+                if let Err(AuthError::Rejected { reason } | AuthError::Unavailable { reason }) =
+                    self.client.tokens().renew_after_refusal(generation).await
+                {
+                    self.stop.stop(StopReason::CredentialsRejected(reason));
+                }
+                None
+            }
+            Answer::RateLimited(limited) => self.rate_limited(hire, attempts, day, limited).await,
+            Answer::Transient(transient) => self.after_failure(hire, attempts, transient).await,
+        }
+    }
+
+    async fn refused(&self, hire: &Hire, attempts: &mut Attempts, refusal: ApiError) -> Outcome {
+        attempts.last_http_status = Some(refusal.http_status);
+        attempts.last_zoom_code = refusal.code;
+        tracing::debug!(
+            row = hire.row,
+            http_status = refusal.http_status,
+            zoom_code = refusal.code,
+            tracking_id = refusal.tracking_id.as_deref().unwrap_or(""),
+            "zoom refused the create"
+        );
+        if refusal.http_status == 409 && refusal.code == Some(CODE_USER_EXISTS) {
+            let (user_id, message) = match self.look_up(&hire.user_info.email).await {
+                Lookup::Found(user_id) => (Some(user_id), "already a user of this account"),
+                Lookup::NotFound | Lookup::Failed(_) => {
+                    (None, "already a user of this account (its id could not be looked up)")
+                }
+            };
+            return Outcome {
+                user_id,
+                message: message.to_owned(),
+                ..self.outcome(hire, attempts, Status::Exists)
+            };
+        }
+        if refusal.code.is_some_and(|code| CODES_MISSING_SCOPE.contains(&code)) {
+            self.stop.stop(StopReason::CredentialsRejected(format!(
+                "the token lacks the scope to create users: {}",
+                refusal.message
+            )));
+        }
+        Outcome {
+            message: refusal.message,
+            ..self.outcome(hire, attempts, Status::Failed)
+        }
+    }
+
+    async fn rate_limited(
+        &self,
+        hire: &Hire,
+        attempts: &mut Attempts,
+        day: &str,
+        limited: RateLimited,
+    ) -> Option<Outcome> {
+        self.tally.rate_limited.fetch_add(1, Ordering::Relaxed);
+        attempts.last_http_status = Some(429);
+        attempts.last_zoom_code = Some(429);
+        if limited.kind == RateLimitKind::Daily {
+            tracing::debug!(row = hire.row, action = %hire.action, "daily limit reached at zoom");
+            self.budget.stop_for_today(hire.action);
+            return Some(self.deferred(hire, attempts, quota_spent_message(hire)));
+        }
+        self.budget.give_back(hire.action, day);
+        attempts.rate_limited += 1;
+        let wait = limited
+            .retry_after
+            .unwrap_or_else(|| backoff(attempts.rate_limited));
+        tracing::debug!(
+            row = hire.row,
+            wait_ms = wait.as_millis() as u64,
+            limit = limited.limit,
+            "per-second limit reached at zoom: pausing the pool"
+        );
+        self.pacer.pause_for(wait);
+        let lower = limited
+            .limit
+            .map_or(self.pacer.rate() * 3 / 4, |limit| limit.min(u64::from(u32::MAX)) as u32);
+        self.pacer.lower_rate(lower);
+        if attempts.rate_limited > MAX_RATE_LIMITED {
+            return Some(self.deferred(
+                hire,
+                attempts,
+                "zoom's per-second limit kept refusing it; the next run tries again".to_owned(),
+            ));
+        }
+        None
+    }
+
+    async fn after_failure(
+        &self,
+        hire: &Hire,
+        attempts: &mut Attempts,
+        transient: Transient,
+    ) -> Option<Outcome> {
+        attempts.failures += 1;
+        attempts.unsure |= transient.ambiguous;
+        if transient.http_status.is_some() {
+            attempts.last_http_status = transient.http_status;
+            attempts.last_zoom_code = None;
+        }
+        tracing::debug!(
+            row = hire.row,
+            failures = attempts.failures,
+            ambiguous = transient.ambiguous,
+            reason = %transient.reason,
+            "attempt failed"
+        );
+        if attempts.failures < self.max_attempts {
+            tokio::time::sleep(backoff(attempts.failures)).await;
+            return None;
+        }
+        if attempts.unsure {
+            if let Lookup::Found(user_id) = self.look_up(&hire.user_info.email).await {
+                return Some(Outcome {
+                    user_id: Some(user_id),
+                    message: "created (confirmed by look-up after an unclear answer)".to_owned(),
+                    ..self.outcome(hire, attempts, Status::Created)
+                });
+            }
+        }
+        Some(self.deferred(
+            hire,
+            attempts,
+            format!(
+                "gave up after {} failed attempts ({}); the next run tries again",
+                attempts.failures, transient.reason
+            ),
+        ))
+    }
+
+    /// Looks an email up, with its own paced attempts and backoff.
+    async fn look_up(&self, email: &str) -> Lookup {
+        let mut failures = 0;
+        let mut last_reason = String::new();
+        while failures < self.max_attempts {
+            if let Some(reason) = self.stop.reason() {
+                return Lookup::Failed(reason.unsent_message());
+            }
+            self.pacer.ready().await;
+            self.tally.lookups.fetch_add(1, Ordering::Relaxed);
+            let answer = match self.client.get_user(email).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    if let AuthError::Rejected { reason } = &error {
+                        self.stop.stop(StopReason::CredentialsRejected(reason.clone()));
+                    }
+                    Answer::Transient(Transient {
+                        http_status: None,
+                        reason: error.to_string(),
+                        ambiguous: false,
+                    })
+                }
+            };
+            match answer {
+                Answer::Success(Some(record)) => return Lookup::Found(record.id),
+                Answer::Success(None) => return Lookup::NotFound,
+                Answer::Refused(refusal) => return Lookup::Failed(refusal.to_string()),
+                Answer::TokenRefused { generation } => {
+                    failures += 1;
+                    last_reason = "the access token was refused".to_owned();
+                    if let Err(error) = self.client.tokens().renew_after_refusal(generation).await
+                    {
+                        self.stop.stop(StopReason::CredentialsRejected(error.to_string()));
+                    }
+                }
+                Answer::RateLimited(limited) => {
+                    self.tally.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    failures += 1;
+                    last_reason = limited.message;
+                    self.pacer
+                        .pause_for(limited.retry_after.unwrap_or_else(|| backoff(failures)));
+                }
+                Answer::Transient(transient) => {
+                    failures += 1;
+                    last_reason = transient.reason;
+                    tokio::time::sleep(backoff(failures)).await;
+                }
+            }
+        }
+        Lookup::Failed(last_reason)
+    }
+
+    fn outcome(&self, hire: &Hire, attempts: &Attempts, status: Status) -> Outcome {
+        let _ = self;
+        Outcome {
+            row: hire.row,
+            email: hire.user_info.email.clone(),
+            status,
+            user_id: None,
+            http_status: attempts.last_http_status,
+            zoom_code: attempts.last_zoom_code,
+            message: String::new(),
+            attempts: attempts.sent,
+        }
+    }
+
+    fn deferred(&self, hire: &Hire, attempts: &Attempts, message: String) -> Outcome {
+        Outcome {
+            message,
+            ..self.outcome(hire, attempts, Status::Deferred)
+        }
+    }
+}
+
+fn quota_spent_message(hire: &Hire) -> String {
+    format!(
+        "not sent: the daily {} quota is used up; it goes after 00:00 UTC",
+        hire.action
+    )
+}
+
+/// Exponential backoff with jitter: about 0.5 s, 1 s, 2 s … capped at 30 s, each drawn from
+/// the upper half of its range so that refused workers do not return in step.
+fn backoff(failures: u32) -> Duration {
+    let ceiling = Duration::from_millis(500)
+        .saturating_mul(1 << failures.saturating_sub(1).min(10))
+        .min(Duration::from_secs(30));
+    ceiling.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(500));
+        assert!(backoff(3) >= Duration::from_secs(1));
+        assert!(backoff(40) <= Duration::from_secs(30));
+    }
+}
