@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use zoom_onboard::cli::{self, Cli};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli::run(cli).await {
-        Ok(code) => ExitCode::from(code),
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
         }
-    }
+    };
+    ExitCode::from(runtime.block_on(cli::run(cli)))
 }

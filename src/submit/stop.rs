@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 pub enum StopReason {
     /// Zoom rejected the credentials or the token's scopes: the setup is wrong.
     CredentialsRejected(String),
+    /// Zoom could not be reached to get a token: nothing could be sent.
+    Unavailable(String),
     /// The operator asked the run to stop (Ctrl-C or SIGTERM).
     Interrupted,
 }
@@ -24,6 +26,7 @@ impl StopReason {
             StopReason::CredentialsRejected(reason) => {
                 format!("not sent: zoom rejected the credentials ({reason})")
             }
+            StopReason::Unavailable(reason) => format!("not sent: {reason}"),
             StopReason::Interrupted => "not sent: the run was stopped".to_owned(),
         }
     }

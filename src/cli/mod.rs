@@ -1,0 +1,79 @@
+//! The command line: argument definitions and what each subcommand does with them.
+//!
+//! This is the only layer that touches the terminal. The library below it returns outcomes
+//! and reports; this module renders them and turns them into exit codes.
+
+mod run;
+mod summary;
+
+use clap::{Parser, Subcommand};
+
+use crate::outcome::exit_code;
+use crate::sandbox;
+
+pub use run::RunArgs;
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  every row created, exists or duplicate
+  1  internal error
+  2  usage, configuration or whole-roster error: nothing was sent
+  3  finished, with some rows invalid or failed: see the results
+  4  some rows deferred (daily quota, repeated failures, a stop), none invalid or failed:
+     run again later
+  5  Zoom rejected the credentials";
+
+/// Onboard new hires into Zoom in bulk from a CSV roster.
+#[derive(Debug, Parser)]
+#[command(name = "zoom-onboard", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// More log detail on stderr: -v for decisions (debug), -vv for everything (trace).
+    /// RUST_LOG, when set, takes precedence.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create every hire of a roster in Zoom and write a results CSV.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Serve a stand-in for Zoom's user API on this machine, until Ctrl-C.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    start_logging(cli.verbose);
+    match cli.command {
+        Command::Run(args) => run::execute(args).await,
+        Command::Sandbox(args) => match sandbox::serve(args).await {
+            Ok(()) => exit_code::DONE,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                exit_code::SETUP
+            }
+        },
+    }
+}
+
+/// Logs go to stderr, warnings and errors only unless asked for more.
+fn start_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "zoom_onboard=debug,warn",
+        _ => "zoom_onboard=trace,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -1,0 +1,83 @@
+//! The summary printed on stderr at the end of a run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::outcome::Status;
+use crate::submit::pipeline::RunReport;
+use crate::submit::stop::StopReason;
+
+/// The facts the summary shows.
+pub struct Summary<'a> {
+    /// The run's report.
+    pub report: &'a RunReport,
+    /// The per-second limit in force at the start.
+    pub rate_limit: u32,
+    /// The UTC day, creates spent on it, and the daily quota.
+    pub quota: (String, u64, u64),
+    /// Where the results went.
+    pub results: &'a Path,
+}
+
+/// Renders the summary as text.
+#[must_use]
+pub fn render(summary: &Summary<'_>) -> String {
+    let report = summary.report;
+    let seconds = report.elapsed.as_secs_f64();
+    let mut text = String::new();
+    let _ = writeln!(text, "zoom-onboard: {} rows in {seconds:.1} s", report.rows);
+    for status in Status::ALL {
+        let _ = writeln!(text, "  {:<10} {:>7}", status.as_str(), report.count(status));
+    }
+    let rate = if seconds > 0.0 {
+        report.create_requests as f64 / seconds
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        text,
+        "  pace       {rate:.1} creates/s (limit {}/s), {} rate-limit answers",
+        summary.rate_limit, report.rate_limited
+    );
+    let (day, spent, quota) = &summary.quota;
+    let _ = writeln!(
+        text,
+        "  quota      {spent} of {quota} creates used on {day} (UTC), {} left",
+        quota.saturating_sub(*spent)
+    );
+    let _ = writeln!(text, "  results    {}", summary.results.display());
+    if let Some(StopReason::CredentialsRejected(reason)) = &report.stop {
+        let _ = writeln!(text, "stopped: zoom rejected the credentials: {reason}");
+    }
+    let _ = write!(text, "{}", next_step(summary));
+    text
+}
+
+/// Prints the summary on stderr.
+pub fn print(summary: &Summary<'_>) {
+    eprint!("{}", render(summary));
+}
+
+fn next_step(summary: &Summary<'_>) -> String {
+    let report = summary.report;
+    let to_fix = report.count(Status::Invalid) + report.count(Status::Failed);
+    let deferred = report.count(Status::Deferred);
+    let mut lines = String::new();
+    if matches!(report.stop, Some(StopReason::CredentialsRejected(_))) {
+        lines.push_str("next: fix the credentials (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET) and run again\n");
+    }
+    if to_fix > 0 {
+        let _ = writeln!(
+            lines,
+            "next: {to_fix} rows need fixing: see the invalid and failed rows in {}",
+            summary.results.display()
+        );
+    }
+    if deferred > 0 {
+        let _ = writeln!(lines, "next: run again for {deferred} deferred rows (after 00:00 UTC if the daily quota is spent)");
+    }
+    if lines.is_empty() {
+        lines.push_str("done: nothing left to do\n");
+    }
+    lines
+}

@@ -1,0 +1,273 @@
+//! `zoom-onboard run` end to end: the real binary against the sandbox over HTTP.
+
+use std::time::Duration;
+
+use crate::support::{self, Finished, roster_of, run_against, sandbox_args, sandbox_ids, start};
+use zoom_onboard::sandbox::Endpoint;
+
+/// Every `created` line carries the id the sandbox gave that email.
+fn assert_ids_match(finished: &Finished, sandbox: &zoom_onboard::sandbox::Sandbox) {
+    let ids = sandbox_ids(sandbox);
+    for line in finished.with_status("created") {
+        assert_eq!(
+            Some(&line.user_id),
+            ids.get(&line.email.to_lowercase()),
+            "row {} has the sandbox's id",
+            line.row
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_valid_row_is_created_with_its_id() {
+    let sandbox = start(sandbox_args()).await;
+    let finished = run_against(&sandbox, &roster_of(25), &[]).await;
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(finished.results.len(), 25);
+    assert_eq!(finished.count("created"), 25);
+    let rows: Vec<u64> = finished.results.iter().map(|line| line.row).collect();
+    assert_eq!(rows, (2..=26).collect::<Vec<u64>>(), "roster order, header is row 1");
+    assert!(finished.results.iter().all(|line| line.http_status == "201" && line.attempts == 1));
+    assert_ids_match(&finished, &sandbox);
+    let stats = sandbox.stats();
+    assert_eq!(stats.users_created, 25);
+    assert_eq!(stats.create_requests, 25);
+    assert_eq!(stats.tokens_issued, 1, "one token shared by the whole pool");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_and_duplicate_rows_are_never_sent() {
+    let sandbox = start(sandbox_args()).await;
+    let long_name = "N".repeat(65);
+    let roster = format!(
+        "Email,First Name,Last Name,User Type\n\
+         good@example.com,Ann,Lee,1\n\
+         not-an-email,Bob,Ray,1\n\
+         GOOD@example.com ,Ann,Lee,1\n\
+         long@example.com,{long_name},X,1\n\
+         typed@example.com,Cy,Vo,7\n\
+         sso@example.com,Di,Wu,99\n\
+         fine@example.com,Ed,Ox,2\n"
+    );
+    let finished = run_against(&sandbox, &roster, &[]).await;
+
+    assert_eq!(finished.code, 3, "{}", finished.stderr);
+    let statuses: Vec<&str> = finished.results.iter().map(|line| line.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["created", "invalid", "duplicate", "invalid", "invalid", "invalid", "created"]
+    );
+    for line in finished.with_status("invalid") {
+        assert!(line.http_status.is_empty() && line.zoom_code.is_empty() && line.attempts == 0);
+    }
+    assert!(finished.results[1].message.contains("email"), "{:?}", finished.results[1]);
+    assert!(finished.results[3].message.contains("64"), "{:?}", finished.results[3]);
+    assert!(finished.results[4].message.contains("type"), "{:?}", finished.results[4]);
+    assert!(finished.results[2].message.contains("row 2"), "{:?}", finished.results[2]);
+    let stats = sandbox.stats();
+    assert_eq!(stats.create_requests, 2);
+    assert_eq!(stats.users_created, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_already_in_the_account_is_exists_with_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing.txt");
+    std::fs::write(&existing, "taken@example.com\n").unwrap();
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        existing: Some(existing),
+        ..sandbox_args()
+    })
+    .await;
+    let roster = "Email\nTaken@Example.com\nnew@example.com\n";
+    let finished = run_against(&sandbox, roster, &[]).await;
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    let taken = &finished.results[0];
+    assert_eq!(taken.status, "exists");
+    assert_eq!(taken.http_status, "409");
+    assert_eq!(taken.zoom_code, "1005");
+    assert_eq!(Some(&taken.user_id), sandbox_ids(&sandbox).get("taken@example.com"));
+    assert!(!taken.user_id.is_empty());
+    assert_eq!(finished.results[1].status, "created");
+    assert_eq!(sandbox.stats().conflicts_1005, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_quota_met_mid_roster_defers_the_rest_and_sends_nothing_after() {
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        daily_quota: Some(5),
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(&sandbox, &roster_of(12), &["--concurrency", "1"]).await;
+
+    assert_eq!(finished.code, 4, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 5);
+    assert_eq!(finished.count("deferred"), 7);
+    assert!(finished.with_status("deferred").iter().all(|line| line.message.contains("00:00 UTC")));
+    let stats = sandbox.stats();
+    assert_eq!(stats.users_created, 5);
+    assert_eq!(stats.rate_limited_daily, 1);
+    assert_eq!(stats.create_requests, 6, "the five creates and the one refused: nothing after");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clients_own_daily_budget_stops_before_zoom_has_to() {
+    let sandbox = start(sandbox_args()).await;
+    let finished = run_against(&sandbox, &roster_of(8), &["--daily-quota", "3"]).await;
+
+    assert_eq!(finished.code, 4, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 3);
+    assert_eq!(finished.count("deferred"), 5);
+    assert_eq!(sandbox.stats().create_requests, 3);
+    assert_eq!(sandbox.stats().rate_limited_daily, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_second_429s_pause_the_pool_and_every_row_is_created() {
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        rate: Some(5),
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(&sandbox, &roster_of(30), &["--max-rate", "20"]).await;
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 30);
+    assert_ids_match(&finished, &sandbox);
+    let stats = sandbox.stats();
+    assert!(stats.rate_limited_qps > 0, "the sandbox was slower than the client");
+    assert_eq!(stats.users_created, 30);
+    // After each 429 the pool waits out its Retry-After, which the sandbox gives in whole
+    // seconds, so at least 1 s. A request already on the wire when the 429 was sent may still
+    // arrive; allow 50 ms for those.
+    let creates: Vec<_> = sandbox
+        .request_log()
+        .into_iter()
+        .filter(|record| record.endpoint == Endpoint::Create)
+        .collect();
+    for refused in creates.iter().filter(|record| record.status == 429) {
+        let quiet_from = refused.arrived + Duration::from_millis(50);
+        let quiet_until = refused.arrived + Duration::from_millis(990);
+        let inside = creates
+            .iter()
+            .filter(|record| record.arrived > quiet_from && record.arrived < quiet_until)
+            .count();
+        assert_eq!(inside, 0, "no request inside the Retry-After pause of {refused:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn short_lived_tokens_revoked_on_reissue_are_renewed_and_shared() {
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        token_ttl: 2,
+        revoke_old_tokens: true,
+        ..sandbox_args()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let finished = run_against(&sandbox, &roster_of(60), &["--max-rate", "10"]).await;
+    let seconds = started.elapsed().as_secs_f64();
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 60);
+    let issued = sandbox.stats().tokens_issued as f64;
+    let expected = seconds / 2.0;
+    assert!(
+        issued >= expected.floor() && issued <= expected.ceil() + 2.0,
+        "{issued} tokens for a {seconds:.1} s run with 2 s tokens"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_credentials_exit_5_and_create_nothing() {
+    let sandbox = start(sandbox_args()).await;
+    let finished = support::run_with_credentials(
+        &sandbox,
+        &roster_of(4),
+        &[],
+        (sandbox.account_id(), sandbox.client_id(), "wrong-secret"),
+    )
+    .await;
+
+    assert_eq!(finished.code, 5, "{}", finished.stderr);
+    assert_eq!(finished.count("deferred"), 4);
+    assert!(finished.results[0].message.contains("rejected"), "{:?}", finished.results[0]);
+    assert!(!finished.stderr.contains("wrong-secret"));
+    let stats = sandbox.stats();
+    assert_eq!(stats.create_requests, 0);
+    assert_eq!(stats.users_created, 0);
+    assert_eq!(stats.tokens_refused, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ambiguous_creates_end_created_with_the_right_id_and_are_not_resent() {
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        ambiguous_rate: 0.3,
+        stall_ms: 3_000,
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(
+        &sandbox,
+        &roster_of(40),
+        &["--request-timeout", "1", "--max-rate", "30"],
+    )
+    .await;
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 40);
+    assert_ids_match(&finished, &sandbox);
+    let stats = sandbox.stats();
+    assert!(stats.faults_injected > 0);
+    assert_eq!(stats.users_created, 40);
+    assert!(stats.max_create_requests_per_email <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_and_dropped_connections_are_retried_until_created() {
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        error_rate: 0.2,
+        drop_rate: 0.1,
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(&sandbox, &roster_of(40), &["--max-attempts", "8"]).await;
+
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 40);
+    assert_ids_match(&finished, &sandbox);
+    let stats = sandbox.stats();
+    assert!(stats.faults_injected > 0);
+    assert_eq!(stats.users_created, 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_sample_runs_against_the_built_in_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results.csv");
+    let output = support::command()
+        .args(["run", "samples/new_hires.csv", "--sandbox", "--plan", "business", "--out"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap();
+    let finished = support::finished(output, &out, dir);
+
+    assert_eq!(finished.code, 3, "{}", finished.stderr);
+    let sample_rows = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/new_hires.csv"),
+    )
+    .unwrap()
+    .lines()
+    .count()
+        - 1;
+    assert_eq!(finished.results.len(), sample_rows);
+    assert_eq!(finished.count("invalid"), 4, "two emails, a long name, a type");
+    assert_eq!(finished.count("duplicate"), 1);
+    assert_eq!(finished.count("created"), sample_rows - 5);
+    assert!(finished.with_status("created").iter().all(|line| !line.user_id.is_empty()));
+}

@@ -1,0 +1,158 @@
+//! Shared test scaffolding: a sandbox on 127.0.0.1:0, the real binary, and results reading.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use zoom_onboard::sandbox::{Sandbox, SandboxArgs};
+
+/// Sandbox options for tests: an ephemeral port and a fixed seed, everything else default.
+pub fn sandbox_args() -> SandboxArgs {
+    SandboxArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        seed: Some(7),
+        ..SandboxArgs::default()
+    }
+}
+
+/// Starts a sandbox with `args`.
+pub async fn start(args: SandboxArgs) -> Sandbox {
+    Sandbox::start(args).await.expect("the sandbox starts")
+}
+
+/// One line of a results CSV.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ResultLine {
+    pub row: u64,
+    pub email: String,
+    pub status: String,
+    pub user_id: String,
+    pub http_status: String,
+    pub zoom_code: String,
+    pub message: String,
+    pub attempts: u32,
+}
+
+/// What one run of the binary left behind.
+pub struct Finished {
+    pub code: i32,
+    pub stderr: String,
+    pub results: Vec<ResultLine>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Finished {
+    /// The results lines with `status`.
+    pub fn with_status(&self, status: &str) -> Vec<&ResultLine> {
+        self.results.iter().filter(|line| line.status == status).collect()
+    }
+
+    /// How many results lines have `status`.
+    pub fn count(&self, status: &str) -> usize {
+        self.with_status(status).len()
+    }
+}
+
+/// The path of the built binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_zoom-onboard"))
+}
+
+/// A command for the binary with no Zoom variables inherited from the developer's shell.
+pub fn command() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary());
+    for name in [
+        "ZOOM_ACCOUNT_ID",
+        "ZOOM_CLIENT_ID",
+        "ZOOM_CLIENT_SECRET",
+        "ZOOM_ACCESS_TOKEN",
+        "ZOOM_API_URL",
+        "ZOOM_OAUTH_URL",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+/// Runs `zoom-onboard run` on `roster` against `sandbox` with its credentials.
+pub async fn run_against(sandbox: &Sandbox, roster: &str, extra: &[&str]) -> Finished {
+    run_with_credentials(
+        sandbox,
+        roster,
+        extra,
+        (sandbox.account_id(), sandbox.client_id(), sandbox.client_secret()),
+    )
+    .await
+}
+
+/// Runs `zoom-onboard run` on `roster` against `sandbox` with the given credentials.
+pub async fn run_with_credentials(
+    sandbox: &Sandbox,
+    roster: &str,
+    extra: &[&str],
+    (account, client, secret): (&str, &str, &str),
+) -> Finished {
+    let dir = tempfile::tempdir().unwrap();
+    let roster_path = dir.path().join("roster.csv");
+    std::fs::write(&roster_path, roster).unwrap();
+    let out = dir.path().join("results.csv");
+    let output = command()
+        .arg("run")
+        .arg(&roster_path)
+        .arg("--out")
+        .arg(&out)
+        .args(["--api-url", &sandbox.api_url(), "--oauth-url", &sandbox.token_url()])
+        .args(extra)
+        .env("ZOOM_ACCOUNT_ID", account)
+        .env("ZOOM_CLIENT_ID", client)
+        .env("ZOOM_CLIENT_SECRET", secret)
+        .output()
+        .await
+        .unwrap();
+    finished(output, &out, dir)
+}
+
+/// Collects a run's exit code, stderr and results.
+pub fn finished(output: Output, out: &Path, dir: tempfile::TempDir) -> Finished {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let results = if out.exists() {
+        read_results(out)
+    } else {
+        Vec::new()
+    };
+    Finished {
+        code: output.status.code().unwrap_or(-1),
+        stderr,
+        results,
+        dir,
+    }
+}
+
+/// Reads a results CSV.
+pub fn read_results(path: &Path) -> Vec<ResultLine> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A roster of `count` valid hires with Zoom-template headers.
+pub fn roster_of(count: usize) -> String {
+    let mut roster = String::from("Email,First Name,Last Name\n");
+    for index in 0..count {
+        roster.push_str(&format!("hire{index}@example.com,Hire,Number{index}\n"));
+    }
+    roster
+}
+
+/// The sandbox's user ids by lowercased email.
+pub fn sandbox_ids(sandbox: &Sandbox) -> HashMap<String, String> {
+    sandbox
+        .users()
+        .into_iter()
+        .map(|user| (user.email.to_lowercase(), user.id))
+        .collect()
+}
