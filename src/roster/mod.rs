@@ -28,4 +28,6 @@ pub use header::{ChosenBy, Column, ColumnChoice, Field, HEADER_SEARCH_RECORDS, U
 pub use reader::{Layout, Preflight, Roster, RosterOptions, RosterRows, preflight};
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
