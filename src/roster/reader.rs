@@ -238,22 +238,27 @@ fn read_top<R: Read>(
 ) -> Result<(Vec<u8>, bool), RosterError> {
     let wanted_lines = header_row.unwrap_or(0) + TOP_LINES;
     let mut top = Vec::new();
-    let mut lines = 0;
+    let (mut line_feeds, mut returns) = (0, 0);
     let mut chunk = vec![0; 8192];
     loop {
         let count = match decoded.read(&mut chunk) {
             Ok(count) => count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(read_error(error, lines + 1)),
+            Err(error) => return Err(read_error(error, line_feeds.max(returns) + 1)),
         };
         if count == 0 {
             return Ok((top, true));
         }
         let read = &chunk[..count];
-        lines += read
-            .iter()
-            .filter(|&&byte| byte == b'\n' || byte == b'\r')
-            .count() as u64;
+        // A file ends its lines with `\n`, `\r\n` or (old Mac) `\r`: the larger count is right.
+        for &byte in read {
+            match byte {
+                b'\n' => line_feeds += 1,
+                b'\r' => returns += 1,
+                _ => {}
+            }
+        }
+        let lines = line_feeds.max(returns);
         top.extend_from_slice(read);
         let past_header = header_row.is_none_or(|line| lines > line);
         if lines >= wanted_lines || (top.len() >= TOP_BYTES && past_header) {

@@ -364,3 +364,10 @@ fn an_empty_file_is_an_error() {
         assert!(matches!(error, RosterError::Empty), "{error:?}");
     }
 }
+
+#[test]
+fn rows_can_be_read_on_a_blocking_thread() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Roster>();
+    assert_send::<RosterRows>();
+}
