@@ -126,9 +126,91 @@ pub(crate) fn restrict_to_owner(path: &Path) -> Result<(), JournalError> {
 /// Tightens the WAL companions that exist right now; a missing one is not an error.
 pub(crate) fn restrict_companions(journal: &Path) -> Result<(), JournalError> {
     for companion in companion_paths(journal) {
-        if companion.exists() {
-            restrict_to_owner(&companion)?;
+        match restrict_to_owner(&companion) {
+            Err(JournalError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            result => result?,
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+    use crate::journal::testing::{in_flight, journal_path};
+
+    #[test]
+    fn a_second_open_is_busy_until_the_first_is_dropped() {
+        let (_folder, path) = journal_path();
+        let first = Journal::open(&path, "account-a").unwrap();
+
+        let error = Journal::open(&path, "account-b").unwrap_err();
+        assert!(matches!(&error, JournalError::Busy { path: busy } if *busy == path));
+        let message = error.to_string();
+        assert!(message.starts_with(&format!("journal {} is in use", path.display())));
+        assert!(message.contains("\nhint: "), "{message}");
+
+        drop(first);
+        Journal::open(&path, "account-b").unwrap();
+    }
+
+    #[test]
+    fn the_lock_holds_whatever_the_path_is_spelled() {
+        let (folder, path) = journal_path();
+        let _first = Journal::open(&path, "account-a").unwrap();
+        let roundabout = folder.path().join("state/../state/./journal.sqlite3");
+
+        assert!(matches!(
+            Journal::open(&roundabout, "account-a"),
+            Err(JournalError::Busy { .. })
+        ));
+    }
+
+    #[test]
+    fn closing_releases_the_lock() {
+        let (_folder, path) = journal_path();
+        Journal::open(&path, "account-a").unwrap().close().unwrap();
+        Journal::open(&path, "account-a").unwrap();
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_files_are_owner_only() {
+        let (_folder, path) = journal_path();
+        let mut journal = Journal::open(&path, "account-a").unwrap();
+        journal
+            .record_batch(&[in_flight("ada", 2, "2026-12-01T10:00:00Z")])
+            .unwrap();
+
+        let [wal, shm] = companion_paths(&path);
+        for file in [&path, &wal, &shm, &lock_path(&path)] {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn opening_tightens_a_loosened_journal() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_folder, path) = journal_path();
+        Journal::open(&path, "account-a").unwrap().close().unwrap();
+        for file in [&path, &lock_path(&path)] {
+            fs::set_permissions(file, fs::Permissions::from_mode(0o644)).unwrap();
+        }
+
+        let _journal = Journal::open(&path, "account-a").unwrap();
+        let [wal, shm] = companion_paths(&path);
+        for file in [&path, &wal, &shm, &lock_path(&path)] {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+    }
 }

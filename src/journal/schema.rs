@@ -1,9 +1,9 @@
 //! The journal's tables, their versions, and how an older journal is brought up to date.
 //!
 //! The schema version lives in `PRAGMA user_version` and the file is marked as ours with
-//! `PRAGMA application_id`, so a stray `SQLite` file given as `--state` is refused rather than
-//! written into. Each entry of [`MIGRATIONS`] takes the schema from one version to the next; an
-//! open applies the missing ones in one transaction.
+//! `PRAGMA application_id`, so a stray file given as `--state` is refused before anything is
+//! written into it. Each entry of [`MIGRATIONS`] takes the schema from one version to the next;
+//! an open applies the missing ones in one transaction.
 //!
 //! # Tables (version 1)
 //!
@@ -58,17 +58,20 @@ const MIGRATIONS: [&str; VERSION as usize] = [r"
     ) WITHOUT ROWID;
 "];
 
-/// Checks that `connection` holds a journal this build can use, and brings it up to date.
-///
-/// An empty database becomes a new journal. With `writable` false nothing is changed, and a
-/// journal older than [`VERSION`] is read as it is only if it is already current.
-pub(crate) fn prepare(
-    connection: &mut Connection,
-    path: &Path,
-    writable: bool,
-) -> Result<(), JournalError> {
-    let application_id: i64 = pragma(connection, path, "application_id")?;
-    let version: i64 = pragma(connection, path, "user_version")?;
+/// Checks that `connection` holds a journal this build can use, changing nothing, and returns
+/// its schema version: 0 for an empty database, which becomes a new journal.
+pub(crate) fn check(connection: &Connection, path: &Path) -> Result<i64, JournalError> {
+    let not_a_journal = || JournalError::NotAJournal {
+        path: path.to_owned(),
+    };
+    let application_id = match pragma(connection, path, "application_id") {
+        Err(JournalError::Sqlite {
+            source: rusqlite::Error::SqliteFailure(error, _),
+            ..
+        }) if error.code == rusqlite::ErrorCode::NotADatabase => return Err(not_a_journal()),
+        result => result?,
+    };
+    let version = pragma(connection, path, "user_version")?;
     let has_tables: bool = connection
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table')",
@@ -79,9 +82,7 @@ pub(crate) fn prepare(
 
     let ours = application_id == APPLICATION_ID || (application_id == 0 && !has_tables);
     if !ours {
-        return Err(JournalError::NotAJournal {
-            path: path.to_owned(),
-        });
+        return Err(not_a_journal());
     }
     if version > VERSION {
         return Err(JournalError::NewerSchema {
@@ -90,16 +91,18 @@ pub(crate) fn prepare(
             supported: VERSION,
         });
     }
+    Ok(version)
+}
+
+/// Brings a journal checked by [`check`] from `version` up to [`VERSION`].
+pub(crate) fn upgrade(
+    connection: &mut Connection,
+    path: &Path,
+    version: i64,
+) -> Result<(), JournalError> {
     if version == VERSION {
         return Ok(());
     }
-    if !writable {
-        // A read-only open cannot migrate; an empty or older file has nothing it could show.
-        return Err(JournalError::NotAJournal {
-            path: path.to_owned(),
-        });
-    }
-
     migrate(connection, path, version)
 }
 
@@ -129,4 +132,81 @@ fn pragma(connection: &Connection, path: &Path, name: &str) -> Result<i64, Journ
     connection
         .pragma_query_value(None, name, |row| row.get(0))
         .context("read the schema version", path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+    use crate::journal::testing::journal_path;
+
+    fn create_parent(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_new_journal_is_stamped_as_ours() {
+        let (_folder, path) = journal_path();
+        drop(Journal::open(&path, "account-a").unwrap());
+
+        let connection = Connection::open(&path).unwrap();
+        assert_eq!(
+            pragma(&connection, &path, "application_id").unwrap(),
+            APPLICATION_ID
+        );
+        assert_eq!(pragma(&connection, &path, "user_version").unwrap(), VERSION);
+    }
+
+    #[test]
+    fn another_programs_database_is_refused_and_left_alone() {
+        let (_folder, path) = journal_path();
+        create_parent(&path);
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("CREATE TABLE notes (text TEXT);")
+            .unwrap();
+        drop(other);
+
+        let error = Journal::open(&path, "account-a").unwrap_err();
+
+        assert!(
+            matches!(error, JournalError::NotAJournal { .. }),
+            "{error:?}"
+        );
+        let other = Connection::open(&path).unwrap();
+        assert_eq!(pragma(&other, &path, "user_version").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_journal_from_a_newer_build_is_refused() {
+        let (_folder, path) = journal_path();
+        drop(Journal::open(&path, "account-a").unwrap());
+        let newer = Connection::open(&path).unwrap();
+        newer
+            .execute_batch(&format!("PRAGMA user_version = {};", VERSION + 1))
+            .unwrap();
+        drop(newer);
+
+        let error = Journal::open(&path, "account-a").unwrap_err();
+
+        assert!(
+            matches!(error, JournalError::NewerSchema { found, supported, .. }
+                if found == VERSION + 1 && supported == VERSION),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_not_a_journal() {
+        let (_folder, path) = journal_path();
+        create_parent(&path);
+        std::fs::write(&path, "row,email\n2,ada@example.com\n".repeat(100)).unwrap();
+
+        let error = Journal::open(&path, "account-a").unwrap_err();
+
+        assert!(
+            matches!(error, JournalError::NotAJournal { .. }),
+            "{error:?}"
+        );
+    }
 }

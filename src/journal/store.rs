@@ -230,8 +230,12 @@ impl Journal {
         // which it creates with the database file's mode, are owner-only from the start too.
         lock::create_owner_only(path)?;
         let mut connection = Connection::open(path).context("open the database", path)?;
+        connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .context("set the busy timeout", path)?;
+        let version = schema::check(&connection, path)?;
         configure(&connection, path)?;
-        schema::prepare(&mut connection, path, true)?;
+        schema::upgrade(&mut connection, path, version)?;
         lock::restrict_companions(path)?;
 
         Ok(Journal {
@@ -362,9 +366,6 @@ impl Journal {
 
 /// Sets the connection's pragmas for a writing run.
 fn configure(connection: &Connection, path: &Path) -> Result<(), JournalError> {
-    connection
-        .busy_timeout(BUSY_TIMEOUT)
-        .context("set the busy timeout", path)?;
     let mode: String = connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .context("switch to WAL mode", path)?;
@@ -546,12 +547,17 @@ impl JournalReader {
             });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut connection =
+        let connection =
             Connection::open_with_flags(path, flags).context("open the database", path)?;
         connection
             .busy_timeout(BUSY_TIMEOUT)
             .context("set the busy timeout", path)?;
-        schema::prepare(&mut connection, path, false)?;
+        if schema::check(&connection, path)? != schema::VERSION {
+            // Reading cannot upgrade. Today the only older version is 0, an empty database.
+            return Err(JournalError::NotAJournal {
+                path: path.to_owned(),
+            });
+        }
         Ok(JournalReader {
             connection,
             path: path.to_owned(),
