@@ -960,8 +960,46 @@ mod tests {
         child.0.kill().unwrap();
         child.0.wait().unwrap();
 
+        let mut export = Vec::new();
+        JournalReader::open(&path)
+            .unwrap()
+            .export(None, &mut export)
+            .unwrap();
+        let export = String::from_utf8(export).unwrap();
+        assert!(export.contains(",in_flight,"), "{export}");
         let journal = Journal::open(&path, ACCOUNT).unwrap();
         let entry = journal.hire(&key("ada")).unwrap().unwrap();
         assert_eq!(entry.state, EntryState::InFlight);
+    }
+
+    /// Prints what a batch of 100 writes costs on this machine's disk; no timing is asserted.
+    #[test]
+    #[ignore = "a measurement, not a check: cargo test --lib record_batch_cost -- --ignored --nocapture"]
+    fn record_batch_cost() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("journal.sqlite3");
+        let mut journal = Journal::open(&path, ACCOUNT).unwrap();
+        let mut costs = Vec::new();
+        for batch in 0..50_u64 {
+            let writes: Vec<JournalWrite> = (0..50)
+                .flat_map(|index| {
+                    let row = batch * 50 + index;
+                    let name = format!("hire{row}");
+                    [
+                        in_flight(&name, row, "2026-12-01T10:00:00Z"),
+                        outcome(&name, row, Status::Created, "2026-12-01T10:00:01Z"),
+                    ]
+                })
+                .collect();
+            let started = std::time::Instant::now();
+            journal.record_batch(&writes).unwrap();
+            costs.push(started.elapsed());
+        }
+        costs.sort_unstable();
+        println!(
+            "100 writes per batch: median {:?}, worst {:?}",
+            costs[costs.len() / 2],
+            costs[costs.len() - 1]
+        );
     }
 }
