@@ -1,17 +1,8 @@
-//! `journal export`: what the journal records, as CSV.
+//! `journal export`: what the journal records, as CSV. The columns and order are described in
+//! the [module docs](super#export); this file writes them.
 //!
 //! The export covers every account in the file, because the command runs without credentials
-//! and a journal shared by several accounts should be readable in one go; the `account` column
-//! tells them apart. Columns, in order:
-//!
-//! `row,email,status,user_id,http_status,zoom_code,message,attempts` as in the results CSV,
-//! with `status` `in_flight` for a hire whose create was sent by a run that never recorded its
-//! outcome; then `account`, `submissions` (create calls marked for the hire over all runs),
-//! and the times `first_seen_at`, `updated_at` and `done_at` (empty unless `created` or
-//! `exists`), in RFC 3339 UTC.
-//!
-//! Rows are ordered by account, then by `updated_at`, then by row. `--since` keeps the hires
-//! whose record changed at or after the given instant.
+//! and a journal shared by several accounts should be readable in one go.
 
 use std::io;
 use std::path::Path;

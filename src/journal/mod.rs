@@ -5,6 +5,9 @@
 //! ([`Journal::record_batch`]), each hire's mark before its create is sent and its outcome
 //! after, plus the creates spent against the daily quota per UTC day.
 //!
+//! This module does not decide what to write or when; the run's writer does. Nor does it
+//! normalise emails or hash rows: it stores the keys and hashes it is given.
+//!
 //! # What a record means to the next run
 //!
 //! Records are keyed by (account, normalised email).
@@ -25,8 +28,17 @@
 //! - A batch is one transaction, synced to disk before `record_batch` returns.
 //! - Owner-only files on Unix.
 //!
-//! This module does not decide what to write or when; the run's writer does. Nor does it
-//! normalise emails or hash rows: it stores the keys and hashes it is given.
+//! # Export
+//!
+//! [`Journal::export`] and [`JournalReader::export`] (which needs no lock and no account, so
+//! it works during a run) write the hires of every account as CSV, with the columns
+//!
+//! `row,email,status,user_id,http_status,zoom_code,message,attempts` as in the results CSV,
+//! where `status` is `in_flight` for a hire whose create was sent by a run that never recorded
+//! its outcome; then `account`; `submissions`, the create calls marked for the hire over all
+//! runs; and the times `first_seen_at`, `updated_at` and `done_at` (empty unless `created` or
+//! `exists`), in RFC 3339 UTC. Rows are ordered by account, then `updated_at`, then row; a
+//! `since` instant keeps the hires whose record changed at or after it.
 
 mod error;
 mod export;

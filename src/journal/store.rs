@@ -30,7 +30,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Statuses that end a hire for good: once recorded, no later write changes the record.
 ///
-/// Written into the guards of [`INSERT_IN_FLIGHT`] and [`UPSERT_OUTCOME`] as SQL text.
+/// The guards of [`INSERT_IN_FLIGHT`] and [`UPSERT_OUTCOME`] spell the same list in SQL; a
+/// test keeps them in step.
 const DONE_STATUSES: [Status; 2] = [Status::Created, Status::Exists];
 
 /// Marks a hire in flight, unless it is already done.
@@ -307,6 +308,9 @@ impl Journal {
     /// Either all of the batch is recorded or, on an error, none of it.
     pub fn record_batch(&mut self, writes: &[JournalWrite]) -> Result<(), JournalError> {
         const ACTION: &str = "record a batch";
+        if writes.is_empty() {
+            return Ok(());
+        }
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -339,8 +343,8 @@ impl Journal {
     }
 
     /// Writes the hires of every account changed at or after `since` (all of them for `None`)
-    /// as CSV to `out`, and returns how many rows were written. See [`super::export`] for the
-    /// columns.
+    /// as CSV to `out`, and returns how many rows were written. The columns are listed in the
+    /// [module docs](super#export).
     pub fn export(
         &self,
         since: Option<Timestamp>,
