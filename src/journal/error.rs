@@ -67,6 +67,19 @@ pub enum JournalError {
         supported: i64,
     },
 
+    /// `SQLite` would not put the journal in WAL mode, as happens on some network file systems.
+    #[error(
+        "journal {} cannot use write-ahead logging; it stayed in {mode} mode\n\
+         hint: keep the journal on a local disk",
+        path.display()
+    )]
+    NoWal {
+        /// The database file.
+        path: PathBuf,
+        /// The journal mode `SQLite` kept.
+        mode: String,
+    },
+
     /// `SQLite` refused a step.
     #[error("journal {}: cannot {action}", path.display())]
     Sqlite {

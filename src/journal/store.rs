@@ -376,10 +376,9 @@ fn configure(connection: &Connection, path: &Path) -> Result<(), JournalError> {
     if !mode.eq_ignore_ascii_case("wal") {
         // `SQLite` falls back silently where WAL cannot work (some network file systems); the
         // batching and the concurrent export both assume it, so refuse instead.
-        return Err(JournalError::Sqlite {
-            action: "switch to WAL mode",
+        return Err(JournalError::NoWal {
             path: path.to_owned(),
-            source: rusqlite::Error::InvalidParameterName(format!("journal_mode stayed {mode}")),
+            mode,
         });
     }
     connection
