@@ -16,9 +16,11 @@
 //!
 //! [`roster`] reads and checks rows; [`submit`] paces and sends the create calls through
 //! [`zoom`]'s client; [`outcome`] names what became of each row; [`results`] writes them out.
+//! [`journal`] remembers what was done between runs.
 //! [`sandbox`] is a stand-in for Zoom's endpoints that tests and demos run against.
 
 pub mod cli;
+pub mod journal;
 pub mod outcome;
 pub mod results;
 pub mod roster;
