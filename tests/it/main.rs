@@ -1,1 +1,2 @@
 //! Integration tests: one binary, a module per area, each over real HTTP on 127.0.0.1:0.
+mod sandbox;
