@@ -109,7 +109,10 @@ pub mod exit_code {
 
 /// The exit code for a finished run, from its counts by status.
 #[must_use]
-pub fn exit_code_for(counts: &std::collections::BTreeMap<Status, u64>, credentials_rejected: bool) -> u8 {
+pub fn exit_code_for(
+    counts: &std::collections::BTreeMap<Status, u64>,
+    credentials_rejected: bool,
+) -> u8 {
     let has = |status| counts.get(&status).copied().unwrap_or(0) > 0;
     if credentials_rejected {
         exit_code::CREDENTIALS_REJECTED

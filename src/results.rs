@@ -51,7 +51,10 @@ impl ResultsWriter {
     /// Appends one outcome. Call [`ResultsWriter::flush`] to make it reach the disk.
     pub fn write(&mut self, outcome: &Outcome) -> io::Result<()> {
         let row = outcome.row.to_string();
-        let http_status = outcome.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let http_status = outcome
+            .http_status
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         let zoom_code = outcome.zoom_code.map(|c| c.to_string()).unwrap_or_default();
         let attempts = outcome.attempts.to_string();
         let record = [

@@ -120,11 +120,17 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let out = args.out.clone().unwrap_or_else(|| default_results_path(&args.roster));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_results_path(&args.roster));
     let results = match ResultsWriter::create(&out) {
         Ok(results) => results,
         Err(error) => {
-            eprintln!("error: cannot create the results file {}: {error}", out.display());
+            eprintln!(
+                "error: cannot create the results file {}: {error}",
+                out.display()
+            );
             return exit_code::SETUP;
         }
     };
@@ -169,15 +175,20 @@ async fn submit_all(
         Err(AuthError::Rejected { reason }) => stop.stop(StopReason::CredentialsRejected(reason)),
         Err(AuthError::Unavailable { reason }) => stop.stop(StopReason::Unavailable(reason)),
     }
-    let rate = args
-        .max_rate
-        .map_or(args.plan.light_per_second(), |max| max.min(args.plan.light_per_second()));
+    let rate = args.max_rate.map_or(args.plan.light_per_second(), |max| {
+        max.min(args.plan.light_per_second())
+    });
     let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
     let concurrency = args
         .concurrency
         .map_or_else(|| default_concurrency(rate), |n| n as usize);
     let daily_quota = args.daily_quota.unwrap_or(args.plan.daily_create_quota());
-    tracing::debug!(rate = rate.get(), concurrency, daily_quota, "limits in force");
+    tracing::debug!(
+        rate = rate.get(),
+        concurrency,
+        daily_quota,
+        "limits in force"
+    );
     let submitter = Arc::new(Submitter {
         client,
         pacer: Pacer::new(rate),
@@ -186,15 +197,14 @@ async fn submit_all(
         stop,
         tally: Tally::default(),
     });
-    let report = match pipeline::run(roster.rows(), Arc::clone(&submitter), results, concurrency)
-        .await
-    {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit_code::INTERNAL;
-        }
-    };
+    let report =
+        match pipeline::run(roster.rows(), Arc::clone(&submitter), results, concurrency).await {
+            Ok(report) => report,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return exit_code::INTERNAL;
+            }
+        };
     let (day, spent) = submitter.budget.today();
     summary::print(&summary::Summary {
         report: &report,
@@ -213,9 +223,10 @@ fn default_concurrency(rate: NonZeroU32) -> usize {
 }
 
 fn default_results_path(roster: &Path) -> PathBuf {
-    let stem = roster
-        .file_stem()
-        .map_or_else(|| "roster".into(), |stem| stem.to_string_lossy().into_owned());
+    let stem = roster.file_stem().map_or_else(
+        || "roster".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
     roster.with_file_name(format!("{stem}.results.csv"))
 }
 
@@ -228,7 +239,9 @@ async fn connect(args: &RunArgs) -> Result<Connection, String> {
     };
     if args.sandbox {
         let sandbox = Sandbox::start(SandboxArgs {
-            listen: "127.0.0.1:0".parse().map_err(|_| "bad sandbox address".to_owned())?,
+            listen: "127.0.0.1:0"
+                .parse()
+                .map_err(|_| "bad sandbox address".to_owned())?,
             plan: args.plan,
             ..SandboxArgs::default()
         })
@@ -263,7 +276,8 @@ async fn connect(args: &RunArgs) -> Result<Connection, String> {
 
 /// Refuses URLs that would send credentials in clear text, except to this machine.
 fn check_transport(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|error| format!("{url} is not a URL: {error}"))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|error| format!("{url} is not a URL: {error}"))?;
     let host = parsed.host_str().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let loopback = host.eq_ignore_ascii_case("localhost")

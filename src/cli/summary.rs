@@ -27,7 +27,12 @@ pub fn render(summary: &Summary<'_>) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "zoom-onboard: {} rows in {seconds:.1} s", report.rows);
     for status in Status::ALL {
-        let _ = writeln!(text, "  {:<10} {:>7}", status.as_str(), report.count(status));
+        let _ = writeln!(
+            text,
+            "  {:<10} {:>7}",
+            status.as_str(),
+            report.count(status)
+        );
     }
     let rate = if seconds > 0.0 {
         report.create_requests as f64 / seconds
@@ -74,7 +79,10 @@ fn next_step(summary: &Summary<'_>) -> String {
         );
     }
     if deferred > 0 {
-        let _ = writeln!(lines, "next: run again for {deferred} deferred rows (after 00:00 UTC if the daily quota is spent)");
+        let _ = writeln!(
+            lines,
+            "next: run again for {deferred} deferred rows (after 00:00 UTC if the daily quota is spent)"
+        );
     }
     if lines.is_empty() {
         lines.push_str("done: nothing left to do\n");

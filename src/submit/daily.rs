@@ -161,7 +161,10 @@ mod tests {
         let budget = DailyBudget::new(2, UtcClock::default(), 1);
         assert!(matches!(budget.take(Action::Create), Grant::Granted { .. }));
         assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));
-        assert!(matches!(budget.take(Action::AutoCreate), Grant::Granted { .. }));
+        assert!(matches!(
+            budget.take(Action::AutoCreate),
+            Grant::Granted { .. }
+        ));
         assert_eq!(budget.today().1, 2);
     }
 
@@ -181,8 +184,14 @@ mod tests {
         budget.stop_for_today(Action::Create);
         budget.stop_for_today(Action::SsoCreate);
         assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));
-        assert!(matches!(budget.take(Action::SsoCreate), Grant::Spent { .. }));
-        assert!(matches!(budget.take(Action::AutoCreate), Grant::Granted { .. }));
+        assert!(matches!(
+            budget.take(Action::SsoCreate),
+            Grant::Spent { .. }
+        ));
+        assert!(matches!(
+            budget.take(Action::AutoCreate),
+            Grant::Granted { .. }
+        ));
         assert!(budget.until_reset() <= Duration::from_secs(86_400));
     }
 }

@@ -79,7 +79,10 @@ impl Pacer {
     /// Holds the whole pool back for `wait` from now. A longer pause already in force stays.
     pub fn pause_for(&self, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut not_before = self.not_before.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut not_before = self
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if not_before.is_none_or(|current| current < until) {
             *not_before = Some(until);
         }
@@ -95,14 +98,21 @@ impl Pacer {
         if new_rate.get() >= *current {
             return;
         }
-        tracing::debug!(from = *current, to = new_rate.get(), "lowering the request rate");
+        tracing::debug!(
+            from = *current,
+            to = new_rate.get(),
+            "lowering the request rate"
+        );
         *current = new_rate.get();
         *self.limiter.lock().unwrap_or_else(PoisonError::into_inner) =
             Arc::new(limiter_for(new_rate));
     }
 
     fn pause_end(&self) -> Option<Instant> {
-        *self.not_before.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -91,7 +91,8 @@ pub async fn run(
 ) -> Result<RunReport, PipelineError> {
     let started = Instant::now();
     // Rows read but not yet dispatched. Bounded, so the reader waits for the pool.
-    let (row_sender, mut row_receiver) = mpsc::channel::<Result<RosterRow, RosterError>>(READ_AHEAD);
+    let (row_sender, mut row_receiver) =
+        mpsc::channel::<Result<RosterRow, RosterError>>(READ_AHEAD);
     // Outcomes on their way to the writer. Unbounded, but the reorder window below limits how
     // many can exist at once.
     let (outcome_sender, outcome_receiver) = mpsc::unbounded_channel::<Sequenced>();
@@ -174,17 +175,24 @@ pub async fn run(
     drop(row_receiver);
     let _ = reader.await;
 
-    drain(&mut in_flight, &mut in_flight_rows, &outcome_sender, &submitter).await;
+    drain(
+        &mut in_flight,
+        &mut in_flight_rows,
+        &outcome_sender,
+        &submitter,
+    )
+    .await;
     drop(outcome_sender);
-    let counts = writer.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+    let counts = writer
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
     let counts = counts?;
     if let Some(error) = roster_error {
         return Err(error.into());
     }
     let tally = &submitter.tally;
-    let load = |counter: &std::sync::atomic::AtomicU64| {
-        counter.load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let load =
+        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
     Ok(RunReport {
         rows: counts.values().sum(),
         counts,
@@ -274,7 +282,9 @@ fn spawn_writer(
                 waiting.insert(sequence, outcome);
             }
             while let Some(outcome) = waiting.remove(&next_to_write) {
-                results.write(&outcome).map_err(|error| failed(error, &results))?;
+                results
+                    .write(&outcome)
+                    .map_err(|error| failed(error, &results))?;
                 *counts.entry(outcome.status).or_insert(0) += 1;
                 next_to_write += 1;
                 window.add_permits(1);

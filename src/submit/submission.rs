@@ -181,11 +181,15 @@ impl Submitter {
                 attempts.sent -= 1;
                 self.budget.give_back(hire.action, day);
                 return self
-                    .after_failure(hire, attempts, Transient {
-                        http_status: None,
-                        reason,
-                        ambiguous: false,
-                    })
+                    .after_failure(
+                        hire,
+                        attempts,
+                        Transient {
+                            http_status: None,
+                            reason,
+                            ambiguous: false,
+                        },
+                    )
                     .await;
             }
         };
@@ -234,9 +238,10 @@ impl Submitter {
         if refusal.http_status == 409 && refusal.code == Some(CODE_USER_EXISTS) {
             let (user_id, message) = match self.look_up(&hire.user_info.email).await {
                 Lookup::Found(user_id) => (Some(user_id), "already a user of this account"),
-                Lookup::NotFound | Lookup::Failed(_) => {
-                    (None, "already a user of this account (its id could not be looked up)")
-                }
+                Lookup::NotFound | Lookup::Failed(_) => (
+                    None,
+                    "already a user of this account (its id could not be looked up)",
+                ),
             };
             return Outcome {
                 user_id,
@@ -244,7 +249,10 @@ impl Submitter {
                 ..self.outcome(hire, attempts, Status::Exists)
             };
         }
-        if refusal.code.is_some_and(|code| CODES_MISSING_SCOPE.contains(&code)) {
+        if refusal
+            .code
+            .is_some_and(|code| CODES_MISSING_SCOPE.contains(&code))
+        {
             self.stop.stop(StopReason::CredentialsRejected(format!(
                 "the token lacks the scope to create users: {}",
                 refusal.message
@@ -283,9 +291,9 @@ impl Submitter {
             "per-second limit reached at zoom: pausing the pool"
         );
         self.pacer.pause_for(wait);
-        let lower = limited
-            .limit
-            .map_or(self.pacer.rate() * 3 / 4, |limit| limit.min(u64::from(u32::MAX)) as u32);
+        let lower = limited.limit.map_or(self.pacer.rate() * 3 / 4, |limit| {
+            limit.min(u64::from(u32::MAX)) as u32
+        });
         self.pacer.lower_rate(lower);
         if attempts.rate_limited > MAX_RATE_LIMITED {
             return Some(self.deferred(
@@ -353,7 +361,8 @@ impl Submitter {
                 Ok(answer) => answer,
                 Err(error) => {
                     if let AuthError::Rejected { reason } = &error {
-                        self.stop.stop(StopReason::CredentialsRejected(reason.clone()));
+                        self.stop
+                            .stop(StopReason::CredentialsRejected(reason.clone()));
                     }
                     Answer::Transient(Transient {
                         http_status: None,
@@ -369,9 +378,9 @@ impl Submitter {
                 Answer::TokenRefused { generation } => {
                     failures += 1;
                     last_reason = "the access token was refused".to_owned();
-                    if let Err(error) = self.client.tokens().renew_after_refusal(generation).await
-                    {
-                        self.stop.stop(StopReason::CredentialsRejected(error.to_string()));
+                    if let Err(error) = self.client.tokens().renew_after_refusal(generation).await {
+                        self.stop
+                            .stop(StopReason::CredentialsRejected(error.to_string()));
                     }
                 }
                 Answer::RateLimited(limited) => {

@@ -47,7 +47,11 @@ impl Credentials {
     /// else from `ZOOM_ACCESS_TOKEN`. Empty values count as unset.
     #[must_use]
     pub fn from_env() -> Option<Credentials> {
-        let read = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+        let read = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
         match (
             read("ZOOM_ACCOUNT_ID"),
             read("ZOOM_CLIENT_ID"),
@@ -134,7 +138,9 @@ impl TokenSource {
     pub async fn token(&self) -> Result<AccessToken, AuthError> {
         let mut cached = self.cached.lock().await;
         if let Some(current) = cached.as_ref() {
-            let fresh = current.renew_at.is_none_or(|renew_at| Instant::now() < renew_at);
+            let fresh = current
+                .renew_at
+                .is_none_or(|renew_at| Instant::now() < renew_at);
             if fresh {
                 return Ok(current.token.clone());
             }
@@ -195,9 +201,12 @@ impl TokenSource {
                 reason: without_url(&error),
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|error| AuthError::Unavailable {
-            reason: without_url(&error),
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| AuthError::Unavailable {
+                reason: without_url(&error),
+            })?;
         if status.is_success() {
             let answer: TokenResponse =
                 serde_json::from_slice(&body).map_err(|_| AuthError::Unavailable {
@@ -242,7 +251,9 @@ fn renewal_delay(expires_in_seconds: u64) -> Duration {
 pub(crate) fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
-        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "the server");
+        text = text
+            .replace(&format!(" ({url})"), "")
+            .replace(url.as_str(), "the server");
     }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

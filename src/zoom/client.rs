@@ -51,7 +51,11 @@ impl fmt::Display for ApiError {
                 "zoom answered {} code {code}: {}",
                 self.http_status, self.message
             ),
-            None => write!(formatter, "zoom answered {}: {}", self.http_status, self.message),
+            None => write!(
+                formatter,
+                "zoom answered {}: {}",
+                self.http_status, self.message
+            ),
         }
     }
 }
@@ -236,10 +240,7 @@ fn classify<T: DeserializeOwned>(
         describe_refusal,
     );
     if status == StatusCode::TOO_MANY_REQUESTS {
-        let kind = classify_429(
-            header(headers, "x-ratelimit-type").as_deref(),
-            &message,
-        );
+        let kind = classify_429(header(headers, "x-ratelimit-type").as_deref(), &message);
         let retry_after = header(headers, "retry-after")
             .and_then(|value| parse_retry_after(&value, jiff::Timestamp::now()));
         let limit = header(headers, "x-ratelimit-limit").and_then(|value| value.parse().ok());
@@ -330,7 +331,13 @@ mod tests {
             br#"{"code":200,"message":"No privilege."}"#,
             1,
         );
-        assert!(matches!(answer, Answer::Refused(ApiError { code: Some(200), .. })));
+        assert!(matches!(
+            answer,
+            Answer::Refused(ApiError {
+                code: Some(200),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -344,6 +351,9 @@ mod tests {
         let Answer::Refused(error) = answer else {
             panic!("expected a refusal")
         };
-        assert_eq!(error.message, "Validation Failed. [user_info.email: Invalid field.]");
+        assert_eq!(
+            error.message,
+            "Validation Failed. [user_info.email: Invalid field.]"
+        );
     }
 }

@@ -74,7 +74,9 @@ pub fn next_utc_midnight(now: Timestamp) -> Timestamp {
 /// The UTC date of `now` as `YYYY-MM-DD`: the key of a day's create quota.
 #[must_use]
 pub fn utc_day(now: Timestamp) -> String {
-    now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string()
+    now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -48,7 +48,9 @@ impl Action {
     /// Parses Zoom's exact spelling, as Zoom itself does: `Create` is not `create`.
     #[must_use]
     pub fn from_exact(text: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|action| action.as_str() == text)
+        Action::ALL
+            .into_iter()
+            .find(|action| action.as_str() == text)
     }
 
     /// Parses an action in any letter case, as people type it into a roster.
@@ -130,10 +132,16 @@ pub struct CreateFields<'a> {
 pub fn check_create(fields: &CreateFields<'_>) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     if let Some(rule) = email_problem(fields.email) {
-        problems.push(FieldProblem { field: "user_info.email", rule });
+        problems.push(FieldProblem {
+            field: "user_info.email",
+            rule,
+        });
     }
     if let Some(rule) = user_type_problem(fields.action, fields.user_type) {
-        problems.push(FieldProblem { field: "user_info.type", rule });
+        problems.push(FieldProblem {
+            field: "user_info.type",
+            rule,
+        });
     }
     for (field, value) in [
         ("user_info.first_name", fields.first_name),
@@ -144,7 +152,10 @@ pub fn check_create(fields: &CreateFields<'_>) -> Vec<FieldProblem> {
         }
     }
     if let Some(rule) = fields.display_name.and_then(display_name_problem) {
-        problems.push(FieldProblem { field: "user_info.display_name", rule });
+        problems.push(FieldProblem {
+            field: "user_info.display_name",
+            rule,
+        });
     }
     if fields.action == Action::AutoCreate {
         let rule = match fields.password {
@@ -152,7 +163,10 @@ pub fn check_create(fields: &CreateFields<'_>) -> Vec<FieldProblem> {
             Some(password) => password_problem(password),
         };
         if let Some(rule) = rule {
-            problems.push(FieldProblem { field: "user_info.password", rule });
+            problems.push(FieldProblem {
+                field: "user_info.password",
+                rule,
+            });
         }
     }
     problems
@@ -181,8 +195,7 @@ pub fn email_problem(email: &str) -> Option<String> {
         return Some("has more than one @".to_owned());
     }
     let forbidden = |c: char| c.is_control() || "\"(),:;<>[\\]".contains(c);
-    if local.is_empty() || local.starts_with('.') || local.ends_with('.') || local.contains("..")
-    {
+    if local.is_empty() || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Some("has no valid name before the @".to_owned());
     }
     if local.chars().any(forbidden) {
@@ -204,8 +217,13 @@ pub fn email_problem(email: &str) -> Option<String> {
 /// Checks a user type against the action it is created with.
 #[must_use]
 pub fn user_type_problem(action: Action, user_type: i64) -> Option<String> {
-    if !USER_TYPES.iter().any(|&known| i64::from(known) == user_type) {
-        return Some(format!("{user_type} is not a user type (use 1, 2, 4 or 99)"));
+    if !USER_TYPES
+        .iter()
+        .any(|&known| i64::from(known) == user_type)
+    {
+        return Some(format!(
+            "{user_type} is not a user type (use 1, 2, 4 or 99)"
+        ));
     }
     if user_type == 99 && action != Action::SsoCreate {
         return Some("99 is allowed only with ssoCreate".to_owned());
@@ -220,7 +238,9 @@ pub fn name_problem(name: &str) -> Option<String> {
         return Some(format!("is longer than {NAME_MAX_CHARS} characters"));
     }
     if chinese_characters(name) > NAME_MAX_CHINESE {
-        return Some(format!("has more than {NAME_MAX_CHINESE} Chinese characters"));
+        return Some(format!(
+            "has more than {NAME_MAX_CHINESE} Chinese characters"
+        ));
     }
     None
 }
@@ -283,7 +303,10 @@ mod tests {
     fn action_parsing_is_exact_on_the_wire_and_loose_in_rosters() {
         assert_eq!(Action::from_exact("autoCreate"), Some(Action::AutoCreate));
         assert_eq!(Action::from_exact("AutoCreate"), None);
-        assert_eq!(Action::from_any_case(" AUTOCREATE "), Some(Action::AutoCreate));
+        assert_eq!(
+            Action::from_any_case(" AUTOCREATE "),
+            Some(Action::AutoCreate)
+        );
         assert_eq!(Action::from_any_case("invite"), None);
     }
 
@@ -293,8 +316,8 @@ mod tests {
             assert_eq!(email_problem(good), None, "{good}");
         }
         for bad in [
-            "", "plain", "a@b", "a@@b.co", "a b@c.co", "a@b..co", ".a@b.co", "a@-b.co",
-            "a,b@c.co", "@b.co",
+            "", "plain", "a@b", "a@@b.co", "a b@c.co", "a@b..co", ".a@b.co", "a@-b.co", "a,b@c.co",
+            "@b.co",
         ] {
             assert!(email_problem(bad).is_some(), "{bad}");
         }

@@ -27,8 +27,17 @@ async fn every_valid_row_is_created_with_its_id() {
     assert_eq!(finished.results.len(), 25);
     assert_eq!(finished.count("created"), 25);
     let rows: Vec<u64> = finished.results.iter().map(|line| line.row).collect();
-    assert_eq!(rows, (2..=26).collect::<Vec<u64>>(), "roster order, header is row 1");
-    assert!(finished.results.iter().all(|line| line.http_status == "201" && line.attempts == 1));
+    assert_eq!(
+        rows,
+        (2..=26).collect::<Vec<u64>>(),
+        "roster order, header is row 1"
+    );
+    assert!(
+        finished
+            .results
+            .iter()
+            .all(|line| line.http_status == "201" && line.attempts == 1)
+    );
     assert_ids_match(&finished, &sandbox);
     let stats = sandbox.stats();
     assert_eq!(stats.users_created, 25);
@@ -53,18 +62,46 @@ async fn invalid_and_duplicate_rows_are_never_sent() {
     let finished = run_against(&sandbox, &roster, &[]).await;
 
     assert_eq!(finished.code, 3, "{}", finished.stderr);
-    let statuses: Vec<&str> = finished.results.iter().map(|line| line.status.as_str()).collect();
+    let statuses: Vec<&str> = finished
+        .results
+        .iter()
+        .map(|line| line.status.as_str())
+        .collect();
     assert_eq!(
         statuses,
-        ["created", "invalid", "duplicate", "invalid", "invalid", "invalid", "created"]
+        [
+            "created",
+            "invalid",
+            "duplicate",
+            "invalid",
+            "invalid",
+            "invalid",
+            "created"
+        ]
     );
     for line in finished.with_status("invalid") {
         assert!(line.http_status.is_empty() && line.zoom_code.is_empty() && line.attempts == 0);
     }
-    assert!(finished.results[1].message.contains("email"), "{:?}", finished.results[1]);
-    assert!(finished.results[3].message.contains("64"), "{:?}", finished.results[3]);
-    assert!(finished.results[4].message.contains("type"), "{:?}", finished.results[4]);
-    assert!(finished.results[2].message.contains("row 2"), "{:?}", finished.results[2]);
+    assert!(
+        finished.results[1].message.contains("email"),
+        "{:?}",
+        finished.results[1]
+    );
+    assert!(
+        finished.results[3].message.contains("64"),
+        "{:?}",
+        finished.results[3]
+    );
+    assert!(
+        finished.results[4].message.contains("type"),
+        "{:?}",
+        finished.results[4]
+    );
+    assert!(
+        finished.results[2].message.contains("row 2"),
+        "{:?}",
+        finished.results[2]
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.create_requests, 2);
     assert_eq!(stats.users_created, 2);
@@ -88,7 +125,10 @@ async fn a_user_already_in_the_account_is_exists_with_its_id() {
     assert_eq!(taken.status, "exists");
     assert_eq!(taken.http_status, "409");
     assert_eq!(taken.zoom_code, "1005");
-    assert_eq!(Some(&taken.user_id), sandbox_ids(&sandbox).get("taken@example.com"));
+    assert_eq!(
+        Some(&taken.user_id),
+        sandbox_ids(&sandbox).get("taken@example.com")
+    );
     assert!(!taken.user_id.is_empty());
     assert_eq!(finished.results[1].status, "created");
     assert_eq!(sandbox.stats().conflicts_1005, 1);
@@ -106,11 +146,19 @@ async fn the_daily_quota_met_mid_roster_defers_the_rest_and_sends_nothing_after(
     assert_eq!(finished.code, 4, "{}", finished.stderr);
     assert_eq!(finished.count("created"), 5);
     assert_eq!(finished.count("deferred"), 7);
-    assert!(finished.with_status("deferred").iter().all(|line| line.message.contains("00:00 UTC")));
+    assert!(
+        finished
+            .with_status("deferred")
+            .iter()
+            .all(|line| line.message.contains("00:00 UTC"))
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.users_created, 5);
     assert_eq!(stats.rate_limited_daily, 1);
-    assert_eq!(stats.create_requests, 6, "the five creates and the one refused: nothing after");
+    assert_eq!(
+        stats.create_requests, 6,
+        "the five creates and the one refused: nothing after"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,7 +186,10 @@ async fn per_second_429s_pause_the_pool_and_every_row_is_created() {
     assert_eq!(finished.count("created"), 30);
     assert_ids_match(&finished, &sandbox);
     let stats = sandbox.stats();
-    assert!(stats.rate_limited_qps > 0, "the sandbox was slower than the client");
+    assert!(
+        stats.rate_limited_qps > 0,
+        "the sandbox was slower than the client"
+    );
     assert_eq!(stats.users_created, 30);
     // After each 429 the pool waits out its Retry-After, which the sandbox gives in whole
     // seconds, so at least 1 s. A request already on the wire when the 429 was sent may still
@@ -155,7 +206,10 @@ async fn per_second_429s_pause_the_pool_and_every_row_is_created() {
             .iter()
             .filter(|record| record.arrived > quiet_from && record.arrived < quiet_until)
             .count();
-        assert_eq!(inside, 0, "no request inside the Retry-After pause of {refused:?}");
+        assert_eq!(
+            inside, 0,
+            "no request inside the Retry-After pause of {refused:?}"
+        );
     }
 }
 
@@ -194,7 +248,11 @@ async fn rejected_credentials_exit_5_and_create_nothing() {
 
     assert_eq!(finished.code, 5, "{}", finished.stderr);
     assert_eq!(finished.count("deferred"), 4);
-    assert!(finished.results[0].message.contains("rejected"), "{:?}", finished.results[0]);
+    assert!(
+        finished.results[0].message.contains("rejected"),
+        "{:?}",
+        finished.results[0]
+    );
     assert!(!finished.stderr.contains("wrong-secret"));
     let stats = sandbox.stats();
     assert_eq!(stats.create_requests, 0);
@@ -249,7 +307,14 @@ async fn the_readme_sample_runs_against_the_built_in_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results.csv");
     let output = support::command()
-        .args(["run", "samples/new_hires.csv", "--sandbox", "--plan", "business", "--out"])
+        .args([
+            "run",
+            "samples/new_hires.csv",
+            "--sandbox",
+            "--plan",
+            "business",
+            "--out",
+        ])
         .arg(&out)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -266,8 +331,17 @@ async fn the_readme_sample_runs_against_the_built_in_sandbox() {
     .count()
         - 1;
     assert_eq!(finished.results.len(), sample_rows);
-    assert_eq!(finished.count("invalid"), 4, "two emails, a long name, a type");
+    assert_eq!(
+        finished.count("invalid"),
+        4,
+        "two emails, a long name, a type"
+    );
     assert_eq!(finished.count("duplicate"), 1);
     assert_eq!(finished.count("created"), sample_rows - 5);
-    assert!(finished.with_status("created").iter().all(|line| !line.user_id.is_empty()));
+    assert!(
+        finished
+            .with_status("created")
+            .iter()
+            .all(|line| !line.user_id.is_empty())
+    );
 }

@@ -44,7 +44,10 @@ pub struct Finished {
 impl Finished {
     /// The results lines with `status`.
     pub fn with_status(&self, status: &str) -> Vec<&ResultLine> {
-        self.results.iter().filter(|line| line.status == status).collect()
+        self.results
+            .iter()
+            .filter(|line| line.status == status)
+            .collect()
     }
 
     /// How many results lines have `status`.
@@ -82,7 +85,11 @@ pub async fn run_against(sandbox: &Sandbox, roster: &str, extra: &[&str]) -> Fin
         sandbox,
         roster,
         extra,
-        (sandbox.account_id(), sandbox.client_id(), sandbox.client_secret()),
+        (
+            sandbox.account_id(),
+            sandbox.client_id(),
+            sandbox.client_secret(),
+        ),
     )
     .await
 }
@@ -103,7 +110,12 @@ pub async fn run_with_credentials(
         .arg(&roster_path)
         .arg("--out")
         .arg(&out)
-        .args(["--api-url", &sandbox.api_url(), "--oauth-url", &sandbox.token_url()])
+        .args([
+            "--api-url",
+            &sandbox.api_url(),
+            "--oauth-url",
+            &sandbox.token_url(),
+        ])
         .args(extra)
         .env("ZOOM_ACCOUNT_ID", account)
         .env("ZOOM_CLIENT_ID", client)
