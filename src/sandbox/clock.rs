@@ -2,7 +2,8 @@
 //! (and `POST /_sandbox/clock`) can move forward.
 //!
 //! The calendar decides token expiry and the daily quota's UTC day. The per-second limit does
-//! not read it: it runs on the monotonic clock, so moving the calendar never refills it.
+//! not read it: it runs on tokio's monotonic clock, so moving the calendar never refills it
+//! (and a test that pauses tokio's time moves the bucket with it).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;

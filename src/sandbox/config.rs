@@ -39,8 +39,7 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub revoke_old_tokens: bool,
 
-    /// Zoom plan whose limits apply: free (4/s, 50 creates a day), pro (30/s, 1,500) or business
-    /// (80/s, 10,000).
+    /// Zoom plan whose limits apply.
     #[arg(long, value_enum, default_value_t = Plan::Pro)]
     pub plan: Plan,
 

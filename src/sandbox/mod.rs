@@ -7,7 +7,8 @@
 //!
 //! # Endpoints
 //!
-//! - `POST /oauth/token`: Server-to-Server OAuth ([`oauth`](self) module docs).
+//! - `POST /oauth/token`: Server-to-Server OAuth, client id and secret in HTTP Basic, form body
+//!   `grant_type=account_credentials&account_id=...`.
 //! - `POST /v2/users`: creates a user from JSON or `multipart/form-data`.
 //! - `GET /v2/users/{userId}`: looks a user up by id or email.
 //! - `GET /_sandbox/stats` and `POST /_sandbox/clock`: the sandbox's own controls.
