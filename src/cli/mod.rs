@@ -28,7 +28,7 @@ Exit codes:
 #[command(name = "zoom-onboard", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// More log detail on stderr: -v for decisions (debug), -vv for everything (trace).
-    /// RUST_LOG, when set, takes precedence.
+    /// `RUST_LOG`, when set, takes precedence.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 

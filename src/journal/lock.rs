@@ -30,10 +30,6 @@ impl RunLock {
     pub(crate) fn acquire(journal: &Path) -> Result<RunLock, JournalError> {
         let lock_path = lock_path(journal);
         let file = create_owner_only(&lock_path)?;
-        #[expect(
-            clippy::incompatible_msrv,
-            reason = "rusqlite 0.43 already needs Rust 1.89, so the crate's 1.85 is out of date"
-        )]
         let attempt = file.try_lock();
         match attempt {
             Ok(()) => Ok(RunLock { _file: file }),

@@ -491,10 +491,10 @@ pub(crate) fn map_columns(
         if taken[position] {
             continue;
         }
-        if let Some((field, strength)) = recognise(header) {
-            if choices.iter().all(|choice| choice.field != field) {
-                found.push((field, strength, Column::new(position, header)));
-            }
+        if let Some((field, strength)) = recognise(header)
+            && choices.iter().all(|choice| choice.field != field)
+        {
+            found.push((field, strength, Column::new(position, header)));
         }
     }
     for field in Field::ALL {

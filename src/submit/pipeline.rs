@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
@@ -91,15 +92,12 @@ pub async fn run(
 ) -> Result<RunReport, PipelineError> {
     let started = Instant::now();
     // Rows read but not yet dispatched. Bounded, so the reader waits for the pool.
-    let (row_sender, mut row_receiver) =
-        mpsc::channel::<Result<RosterRow, RosterError>>(READ_AHEAD);
-    // Outcomes on their way to the writer. Unbounded, but the reorder window below limits how
-    // many can exist at once.
+    let (row_sender, row_receiver) = mpsc::channel::<Result<RosterRow, RosterError>>(READ_AHEAD);
+    // Outcomes on their way to the writer. Unbounded, but the reorder window limits how many
+    // can exist at once.
     let (outcome_sender, outcome_receiver) = mpsc::unbounded_channel::<Sequenced>();
     // Rows dispatched but not yet written. The writer returns a permit for each row it writes.
     let window = Arc::new(Semaphore::new(REORDER_WINDOW));
-    // Submissions in flight. Taken before the next row is received, which gives backpressure.
-    let workers = Arc::new(Semaphore::new(concurrency.max(1)));
 
     let reader = tokio::task::spawn_blocking(move || {
         for row in rows {
@@ -110,155 +108,181 @@ pub async fn run(
     });
     let writer = spawn_writer(results, outcome_receiver, Arc::clone(&window));
 
-    let mut in_flight: JoinSet<Sequenced> = JoinSet::new();
-    let mut in_flight_rows: HashMap<tokio::task::Id, (u64, u64, String)> = HashMap::new();
-    let mut next_sequence = 0_u64;
-    let mut roster_error = None;
-    loop {
-        if let Ok(permit) = Arc::clone(&window).acquire_owned().await {
-            permit.forget();
-        }
-        let Some(row) = row_receiver.recv().await else {
-            break;
-        };
-        let row = match row {
-            Ok(row) => row,
-            Err(error) => {
-                roster_error = Some(error);
-                submitter.stop.stop(StopReason::Interrupted);
-                break;
+    let mut dispatcher = Dispatcher {
+        submitter: Arc::clone(&submitter),
+        workers: Arc::new(Semaphore::new(concurrency.max(1))),
+        window,
+        outcomes: outcome_sender,
+        in_flight: JoinSet::new(),
+        in_flight_rows: HashMap::new(),
+        next_sequence: 0,
+    };
+    let roster_error = dispatcher.dispatch_all(row_receiver).await;
+    let _ = reader.await;
+    dispatcher.drain().await;
+    drop(dispatcher);
+
+    let counts = writer
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+    if let Some(error) = roster_error {
+        return Err(error.into());
+    }
+    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+    Ok(RunReport {
+        rows: counts.values().sum(),
+        counts,
+        elapsed: started.elapsed(),
+        stop: submitter.stop.reason(),
+        create_requests: load(&submitter.tally.create_requests),
+        lookups: load(&submitter.tally.lookups),
+        rate_limited: load(&submitter.tally.rate_limited),
+    })
+}
+
+/// Which row a submission in flight belongs to: its sequence, row number and email.
+type InFlightRow = (u64, u64, String);
+
+/// Hands rows to workers in roster order and forwards every outcome to the writer.
+struct Dispatcher {
+    submitter: Arc<Submitter>,
+    /// Submissions in flight. A permit is taken before the next row is received, which is
+    /// what gives the reader backpressure.
+    workers: Arc<Semaphore>,
+    /// Rows dispatched but not yet written; see [`REORDER_WINDOW`].
+    window: Arc<Semaphore>,
+    outcomes: mpsc::UnboundedSender<Sequenced>,
+    in_flight: JoinSet<Sequenced>,
+    in_flight_rows: HashMap<tokio::task::Id, InFlightRow>,
+    next_sequence: u64,
+}
+
+impl Dispatcher {
+    /// Dispatches rows until the roster ends, returning a whole-roster error met on the way.
+    async fn dispatch_all(
+        &mut self,
+        mut rows: mpsc::Receiver<Result<RosterRow, RosterError>>,
+    ) -> Option<RosterError> {
+        loop {
+            if let Ok(permit) = Arc::clone(&self.window).acquire_owned().await {
+                permit.forget();
             }
-        };
-        let sequence = next_sequence;
-        next_sequence += 1;
+            match rows.recv().await {
+                None => return None,
+                Some(Err(error)) => {
+                    self.submitter.stop.stop(StopReason::Interrupted);
+                    return Some(error);
+                }
+                Some(Ok(row)) => self.dispatch(row).await,
+            }
+            while let Some(done) = self.in_flight.try_join_next_with_id() {
+                self.forward(done);
+            }
+        }
+    }
+
+    /// Turns one row into an outcome at once, or starts its submission.
+    async fn dispatch(&mut self, row: RosterRow) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
         let hire = match row.verdict {
             Verdict::Ready(hire) => hire,
             Verdict::Invalid(message) => {
                 let outcome = Outcome::unsent(row.row, row.email, Status::Invalid, message);
-                let _ = outcome_sender.send((sequence, outcome));
-                continue;
+                let _ = self.outcomes.send((sequence, outcome));
+                return;
             }
             Verdict::Duplicate { first_row } => {
                 let message = format!("same email as row {first_row}: not sent again");
                 let outcome = Outcome::unsent(row.row, row.email, Status::Duplicate, message);
-                let _ = outcome_sender.send((sequence, outcome));
-                continue;
+                let _ = self.outcomes.send((sequence, outcome));
+                return;
             }
         };
         let permit = tokio::select! {
-            permit = Arc::clone(&workers).acquire_owned() => permit.ok(),
-            () = submitter.stop.stopped() => None,
+            permit = Arc::clone(&self.workers).acquire_owned() => permit.ok(),
+            () = self.submitter.stop.stopped() => None,
         };
         let Some(permit) = permit else {
-            let reason = submitter.stop.reason().unwrap_or(StopReason::Interrupted);
+            let reason = self
+                .submitter
+                .stop
+                .reason()
+                .unwrap_or(StopReason::Interrupted);
             let outcome = Outcome::unsent(
                 hire.row,
                 hire.user_info.email.clone(),
                 Status::Deferred,
                 reason.unsent_message(),
             );
-            let _ = outcome_sender.send((sequence, outcome));
-            continue;
+            let _ = self.outcomes.send((sequence, outcome));
+            return;
         };
-        let worker_submitter = Arc::clone(&submitter);
-        let (row_number, email) = (hire.row, hire.user_info.email.clone());
-        let handle = in_flight.spawn(async move {
-            let outcome = worker_submitter.submit(&hire).await;
+        let submitter = Arc::clone(&self.submitter);
+        let row_facts = (sequence, hire.row, hire.user_info.email.clone());
+        let handle = self.in_flight.spawn(async move {
+            let outcome = submitter.submit(&hire).await;
             drop(permit);
             (sequence, outcome)
         });
-        in_flight_rows.insert(handle.id(), (sequence, row_number, email));
-        while let Some(done) = in_flight.try_join_next_with_id() {
-            forward(done, &mut in_flight_rows, &outcome_sender);
-        }
+        self.in_flight_rows.insert(handle.id(), row_facts);
     }
-    drop(row_receiver);
-    let _ = reader.await;
 
-    drain(
-        &mut in_flight,
-        &mut in_flight_rows,
-        &outcome_sender,
-        &submitter,
-    )
-    .await;
-    drop(outcome_sender);
-    let counts = writer
-        .await
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-    let counts = counts?;
-    if let Some(error) = roster_error {
-        return Err(error.into());
-    }
-    let tally = &submitter.tally;
-    let load =
-        |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
-    Ok(RunReport {
-        rows: counts.values().sum(),
-        counts,
-        elapsed: started.elapsed(),
-        stop: submitter.stop.reason(),
-        create_requests: load(&tally.create_requests),
-        lookups: load(&tally.lookups),
-        rate_limited: load(&tally.rate_limited),
-    })
-}
-
-/// Waits for the submissions still in flight. After a stop they get [`STOP_GRACE`] to finish;
-/// those still running then are cut short and written as `deferred`.
-async fn drain(
-    in_flight: &mut JoinSet<Sequenced>,
-    in_flight_rows: &mut HashMap<tokio::task::Id, (u64, u64, String)>,
-    outcome_sender: &mpsc::UnboundedSender<Sequenced>,
-    submitter: &Submitter,
-) {
-    loop {
-        let next = tokio::select! {
-            next = in_flight.join_next_with_id() => next,
-            () = stopped_then_grace(submitter) => {
-                in_flight.abort_all();
-                in_flight.join_next_with_id().await
-            }
+    /// Waits for the submissions still in flight. After a stop they get [`STOP_GRACE`] to
+    /// finish; those still running then are cut short and written as `deferred`.
+    async fn drain(&mut self) {
+        let submitter = Arc::clone(&self.submitter);
+        let grace_over = async {
+            submitter.stop.stopped().await;
+            tokio::time::sleep(STOP_GRACE).await;
         };
-        let Some(done) = next else {
-            return;
-        };
-        forward(done, in_flight_rows, outcome_sender);
-    }
-}
-
-async fn stopped_then_grace(submitter: &Submitter) {
-    submitter.stop.stopped().await;
-    tokio::time::sleep(STOP_GRACE).await;
-}
-
-/// Sends a finished submission's outcome to the writer. A submission that was cut short or
-/// panicked still gets a line: `deferred`, saying it may have been sent.
-fn forward(
-    done: Result<(tokio::task::Id, Sequenced), tokio::task::JoinError>,
-    in_flight_rows: &mut HashMap<tokio::task::Id, (u64, u64, String)>,
-    outcome_sender: &mpsc::UnboundedSender<Sequenced>,
-) {
-    let sequenced = match done {
-        Ok((id, sequenced)) => {
-            in_flight_rows.remove(&id);
-            sequenced
-        }
-        Err(error) => {
-            let Some((sequence, row, email)) = in_flight_rows.remove(&error.id()) else {
+        tokio::pin!(grace_over);
+        let mut cut_short = false;
+        loop {
+            let next = if cut_short {
+                self.in_flight.join_next_with_id().await
+            } else {
+                tokio::select! {
+                    next = self.in_flight.join_next_with_id() => next,
+                    () = &mut grace_over => {
+                        cut_short = true;
+                        self.in_flight.abort_all();
+                        continue;
+                    }
+                }
+            };
+            let Some(done) = next else {
                 return;
             };
-            let message = if error.is_cancelled() {
-                "stopped while in flight: it may have been created; the next run looks it up \
-                 before sending"
-            } else {
-                "internal error while submitting: it may have been created; please report this"
-            };
-            let outcome = Outcome::unsent(row, email, Status::Deferred, message.to_owned());
-            (sequence, outcome)
+            self.forward(done);
         }
-    };
-    let _ = outcome_sender.send(sequenced);
+    }
+
+    /// Sends a finished submission's outcome to the writer. A submission that was cut short or
+    /// panicked still gets a line: `deferred`, saying it may have been sent.
+    fn forward(&mut self, done: Result<(tokio::task::Id, Sequenced), tokio::task::JoinError>) {
+        let sequenced = match done {
+            Ok((id, sequenced)) => {
+                self.in_flight_rows.remove(&id);
+                sequenced
+            }
+            Err(error) => {
+                let Some((sequence, row, email)) = self.in_flight_rows.remove(&error.id()) else {
+                    return;
+                };
+                let message = if error.is_cancelled() {
+                    "stopped while in flight: it may have been created; the next run looks it \
+                     up before sending"
+                } else {
+                    "internal error while submitting: it may have been created; please report \
+                     this"
+                };
+                let outcome = Outcome::unsent(row, email, Status::Deferred, message.to_owned());
+                (sequence, outcome)
+            }
+        };
+        let _ = self.outcomes.send(sequenced);
+    }
 }
 
 /// Starts the writer thread. It returns the counts by status once every outcome is written.

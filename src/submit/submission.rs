@@ -123,9 +123,8 @@ impl Submitter {
             self.tally.create_requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
             let answer = self.client.create_user(&request).await;
-            match self.read_answer(hire, &mut attempts, &day, answer).await {
-                Some(outcome) => return outcome,
-                None => continue,
+            if let Some(outcome) = self.read_answer(hire, &mut attempts, &day, answer).await {
+                return outcome;
             }
         }
     }
@@ -220,7 +219,7 @@ impl Submitter {
                 }
                 None
             }
-            Answer::RateLimited(limited) => self.rate_limited(hire, attempts, day, limited).await,
+            Answer::RateLimited(limited) => self.rate_limited(hire, attempts, day, &limited),
             Answer::Transient(transient) => self.after_failure(hire, attempts, transient).await,
         }
     }
@@ -264,12 +263,12 @@ impl Submitter {
         }
     }
 
-    async fn rate_limited(
+    fn rate_limited(
         &self,
         hire: &Hire,
         attempts: &mut Attempts,
         day: &str,
-        limited: RateLimited,
+        limited: &RateLimited,
     ) -> Option<Outcome> {
         self.tally.rate_limited.fetch_add(1, Ordering::Relaxed);
         attempts.last_http_status = Some(429);
@@ -328,14 +327,14 @@ impl Submitter {
             tokio::time::sleep(backoff(attempts.failures)).await;
             return None;
         }
-        if attempts.unsure {
-            if let Lookup::Found(user_id) = self.look_up(&hire.user_info.email).await {
-                return Some(Outcome {
-                    user_id: Some(user_id),
-                    message: "created (confirmed by look-up after an unclear answer)".to_owned(),
-                    ..self.outcome(hire, attempts, Status::Created)
-                });
-            }
+        if attempts.unsure
+            && let Lookup::Found(user_id) = self.look_up(&hire.user_info.email).await
+        {
+            return Some(Outcome {
+                user_id: Some(user_id),
+                message: "created (confirmed by look-up after an unclear answer)".to_owned(),
+                ..self.outcome(hire, attempts, Status::Created)
+            });
         }
         Some(self.deferred(
             hire,
@@ -377,7 +376,7 @@ impl Submitter {
                 Answer::Refused(refusal) => return Lookup::Failed(refusal.to_string()),
                 Answer::TokenRefused { generation } => {
                     failures += 1;
-                    last_reason = "the access token was refused".to_owned();
+                    "the access token was refused".clone_into(&mut last_reason);
                     if let Err(error) = self.client.tokens().renew_after_refusal(generation).await {
                         self.stop
                             .stop(StopReason::CredentialsRejected(error.to_string()));

@@ -244,7 +244,7 @@ impl TokenSource {
 fn renewal_delay(expires_in_seconds: u64) -> Duration {
     let life = Duration::from_secs(expires_in_seconds);
     let margin = (life / 10).min(Duration::from_secs(60));
-    life - margin
+    life.saturating_sub(margin)
 }
 
 /// A transport error's text without its URL, which for a token request is only noise.

@@ -5,7 +5,7 @@
 //! token, a rate limit, or a transient failure, and whether that failure leaves it unknown
 //! whether Zoom acted. Those decisions belong to `submit`.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -274,7 +274,7 @@ fn classify<T: DeserializeOwned>(
 fn describe_refusal(refusal: &ErrorBody) -> String {
     let mut message = refusal.message.trim().to_owned();
     for field in &refusal.errors {
-        message.push_str(&format!(" [{}: {}]", field.field, field.message.trim()));
+        let _ = write!(message, " [{}: {}]", field.field, field.message.trim());
     }
     message
 }
@@ -307,7 +307,7 @@ fn encode_path_segment(segment: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"-._~@".contains(&byte) {
             encoded.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            let _ = write!(encoded, "%{byte:02X}");
         }
     }
     encoded

@@ -1,6 +1,7 @@
 //! Shared test scaffolding: a sandbox on 127.0.0.1:0, the real binary, and results reading.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -38,7 +39,8 @@ pub struct Finished {
     pub code: i32,
     pub stderr: String,
     pub results: Vec<ResultLine>,
-    pub dir: tempfile::TempDir,
+    /// Holds the run's files until the test is done with them.
+    pub _dir: tempfile::TempDir,
 }
 
 impl Finished {
@@ -123,11 +125,11 @@ pub async fn run_with_credentials(
         .output()
         .await
         .unwrap();
-    finished(output, &out, dir)
+    finished(&output, &out, dir)
 }
 
 /// Collects a run's exit code, stderr and results.
-pub fn finished(output: Output, out: &Path, dir: tempfile::TempDir) -> Finished {
+pub fn finished(output: &Output, out: &Path, dir: tempfile::TempDir) -> Finished {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let results = if out.exists() {
         read_results(out)
@@ -138,7 +140,7 @@ pub fn finished(output: Output, out: &Path, dir: tempfile::TempDir) -> Finished 
         code: output.status.code().unwrap_or(-1),
         stderr,
         results,
-        dir,
+        _dir: dir,
     }
 }
 
@@ -155,7 +157,7 @@ pub fn read_results(path: &Path) -> Vec<ResultLine> {
 pub fn roster_of(count: usize) -> String {
     let mut roster = String::from("Email,First Name,Last Name\n");
     for index in 0..count {
-        roster.push_str(&format!("hire{index}@example.com,Hire,Number{index}\n"));
+        let _ = writeln!(roster, "hire{index}@example.com,Hire,Number{index}");
     }
     roster
 }
@@ -167,4 +169,34 @@ pub fn sandbox_ids(sandbox: &Sandbox) -> HashMap<String, String> {
         .into_iter()
         .map(|user| (user.email.to_lowercase(), user.id))
         .collect()
+}
+
+/// Looks a user up over the sandbox's API, as Zoom would answer it, and returns its id.
+pub async fn look_up_id(sandbox: &Sandbox, email: &str) -> Option<String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(sandbox.token_url())
+        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
+        .form(&[
+            ("grant_type", "account_credentials"),
+            ("account_id", sandbox.account_id()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = http
+        .get(format!("{}/users/{email}", sandbox.api_url()))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    if !response.status().is_success() {
+        return None;
+    }
+    let user: serde_json::Value = response.json().await.unwrap();
+    user["id"].as_str().map(str::to_owned)
 }
