@@ -54,7 +54,7 @@ async fn main() {
     std::fs::write(&roster, text).expect("the roster is written");
 
     let started = Instant::now();
-    let status = tokio::process::Command::new(binary())
+    let exit = tokio::process::Command::new(binary())
         .arg("run")
         .arg(&roster)
         .arg("--out")
@@ -80,7 +80,7 @@ async fn main() {
         .filter(|record| record.endpoint == Endpoint::Create)
         .collect();
     let (Some(first), Some(last)) = (creates.first(), creates.last()) else {
-        eprintln!("no creates arrived; exit status {status}");
+        eprintln!("no creates arrived; exit status {exit}");
         return;
     };
     let span = last.arrived.saturating_sub(first.arrived).as_secs_f64();
@@ -95,7 +95,7 @@ async fn main() {
         achieved / limit,
         stats.users_created,
         stats.rate_limited_qps + stats.rate_limited_daily,
-        status.code().unwrap_or(-1),
+        exit.code().unwrap_or(-1),
     );
     sandbox.shutdown().await;
 }
