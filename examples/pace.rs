@@ -59,6 +59,8 @@ async fn main() {
         .arg(&roster)
         .arg("--out")
         .arg(dir.path().join("results.csv"))
+        .arg("--state")
+        .arg(dir.path().join("journal.sqlite3"))
         .args(["--plan", plan_name(plan)])
         .args([
             "--api-url",

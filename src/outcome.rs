@@ -12,6 +12,8 @@ pub enum Status {
     Created,
     /// The email already belongs to a user of this account (409, code 1005).
     Exists,
+    /// An earlier run already created this hire, as the journal records; nothing was sent.
+    Skipped,
     /// An earlier row of the same roster has the same email; nothing was sent.
     Duplicate,
     /// The row broke a field rule; nothing was sent.
@@ -24,9 +26,10 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order the summary lists them.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Created,
         Status::Exists,
+        Status::Skipped,
         Status::Duplicate,
         Status::Invalid,
         Status::Failed,
@@ -39,6 +42,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Exists => "exists",
+            Status::Skipped => "skipped",
             Status::Duplicate => "duplicate",
             Status::Invalid => "invalid",
             Status::Failed => "failed",
@@ -93,7 +97,7 @@ impl Outcome {
 
 /// The process exit codes, as documented in `--help` and the README.
 pub mod exit_code {
-    /// Every row `created`, `exists` or `duplicate`.
+    /// Every row `created`, `exists`, `skipped` or `duplicate`.
     pub const DONE: u8 = 0;
     /// An internal error.
     pub const INTERNAL: u8 = 1;

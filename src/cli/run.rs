@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::journal::{Journal, JournalReader, utc_day};
 use crate::outcome::{exit_code, exit_code_for};
 use crate::results::ResultsWriter;
 use crate::roster::{self, Roster, RosterOptions};
 use crate::sandbox::{Sandbox, SandboxArgs};
 use crate::submit::daily::{DailyBudget, UtcClock};
 use crate::submit::pacer::Pacer;
-use crate::submit::pipeline;
+use crate::submit::pipeline::{self, History, Pipeline};
+use crate::submit::recorder;
 use crate::submit::stop::{RunStop, StopReason};
 use crate::submit::submission::{Submitter, Tally};
 use crate::zoom::auth::{AuthError, Credentials};
@@ -84,6 +86,25 @@ pub struct RunArgs {
     /// Zoom's OAuth token URL.
     #[arg(long, env = "ZOOM_OAUTH_URL", default_value = DEFAULT_OAUTH_URL)]
     pub oauth_url: String,
+
+    /// The journal: the record of what earlier runs did, so that nothing is sent twice
+    /// [default: zoom-onboard/journal.sqlite3 in the user's data folder; a throwaway one with
+    /// --sandbox].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Send rows that Zoom refused in an earlier run again, even when they have not changed.
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// When the daily create quota is spent, wait for 00:00 UTC and carry on, instead of
+    /// deferring the rest.
+    #[arg(long)]
+    pub wait_for_quota: bool,
+
+    /// For tests: shift the tool's UTC clock by this many seconds.
+    #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
+    pub clock_offset_seconds: i64,
 }
 
 fn parse_action(text: &str) -> Result<Action, String> {
@@ -106,6 +127,15 @@ struct Connection {
     sandbox: Option<Sandbox>,
 }
 
+/// The run's journal, opened and locked.
+struct State {
+    journal: Journal,
+    history: History,
+    path: PathBuf,
+    /// The folder of a throwaway journal, removed when the run ends.
+    throwaway: Option<tempfile::TempDir>,
+}
+
 /// Runs `zoom-onboard run` and returns the exit code.
 pub async fn execute(args: RunArgs) -> u8 {
     let options = RosterOptions {
@@ -117,6 +147,22 @@ pub async fn execute(args: RunArgs) -> u8 {
         Ok(roster) => roster,
         Err(error) => {
             eprintln!("error: {error}");
+            return exit_code::SETUP;
+        }
+    };
+    let connection = match connect(&args).await {
+        Ok(connection) => connection,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
+    // The journal is opened before the results file is touched, so that a run refused because
+    // another holds the journal leaves that run's results alone.
+    let state = match open_state(&args, &connection) {
+        Ok(state) => state,
+        Err(message) => {
+            eprintln!("error: {message}");
             return exit_code::SETUP;
         }
     };
@@ -134,14 +180,7 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let connection = match connect(&args).await {
-        Ok(connection) => connection,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit_code::SETUP;
-        }
-    };
-    let code = submit_all(&args, roster, results, &connection, &out).await;
+    let code = submit_all(&args, roster, results, &connection, state, &out).await;
     if let Some(sandbox) = connection.sandbox {
         sandbox.shutdown().await;
     }
@@ -153,11 +192,45 @@ fn open_roster(path: &Path, options: &RosterOptions) -> Result<Roster, roster::R
     Roster::open(path, options)
 }
 
+/// Opens the journal at `--state`, a throwaway one for `--sandbox`, or the default one.
+fn open_state(args: &RunArgs, connection: &Connection) -> Result<State, String> {
+    let (path, throwaway) = match (&args.state, &connection.sandbox) {
+        (Some(path), _) => (path.clone(), None),
+        (None, Some(_)) => {
+            let folder = tempfile::tempdir()
+                .map_err(|error| format!("cannot make a folder for the journal: {error}"))?;
+            (folder.path().join("journal.sqlite3"), Some(folder))
+        }
+        (None, None) => (
+            Journal::default_path().ok_or(
+                "no data folder for the journal on this system\nhint: give one with --state PATH",
+            )?,
+            None,
+        ),
+    };
+    let account = connection
+        .credentials
+        .account_key(&connection.config.api_url);
+    let journal = Journal::open(&path, &account).map_err(|error| error.to_string())?;
+    let reader = JournalReader::open(&path).map_err(|error| error.to_string())?;
+    Ok(State {
+        journal,
+        history: History {
+            reader,
+            account,
+            retry_failed: args.retry_failed,
+        },
+        path,
+        throwaway,
+    })
+}
+
 async fn submit_all(
     args: &RunArgs,
     roster: Roster,
     results: ResultsWriter,
     connection: &Connection,
+    state: State,
     out: &Path,
 ) -> u8 {
     let client = match ZoomClient::new(&connection.config, connection.credentials.clone()) {
@@ -183,37 +256,106 @@ async fn submit_all(
         .concurrency
         .map_or_else(|| default_concurrency(rate), |n| n as usize);
     let daily_quota = args.daily_quota.unwrap_or(args.plan.daily_create_quota());
+    let clock = UtcClock {
+        offset_seconds: args.clock_offset_seconds,
+    };
+    let spent_today = match state.journal.quota_spent(utc_day(clock.now())) {
+        Ok(spent) => spent,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit_code::SETUP;
+        }
+    };
     tracing::debug!(
         rate = rate.get(),
         concurrency,
         daily_quota,
+        spent_today,
         "limits in force"
     );
+    let (record, records) = recorder::channel();
     let submitter = Arc::new(Submitter {
         client,
         pacer: Pacer::new(rate),
-        budget: DailyBudget::new(daily_quota, UtcClock::default(), 0),
+        budget: DailyBudget::new(daily_quota, clock, spent_today, Some(record.clone())),
         max_attempts: args.max_attempts,
+        wait_for_quota: args.wait_for_quota,
         stop,
+        record,
         tally: Tally::default(),
     });
-    let report =
-        match pipeline::run(roster.rows(), Arc::clone(&submitter), results, concurrency).await {
-            Ok(report) => report,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return exit_code::INTERNAL;
-            }
-        };
+    let signals = tokio::spawn(stop_on_signals(Arc::clone(&submitter)));
+    let pipeline = Pipeline {
+        rows: roster.rows(),
+        submitter: Arc::clone(&submitter),
+        records,
+        results,
+        journal: Some(state.journal),
+        history: Some(state.history),
+        concurrency,
+    };
+    let outcome = pipeline.run().await;
+    signals.abort();
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit_code::INTERNAL;
+        }
+    };
     let (day, spent) = submitter.budget.today();
     summary::print(&summary::Summary {
         report: &report,
         rate_limit: rate.get(),
         quota: (day, spent, daily_quota),
         results: out,
+        journal: &state.path,
+        throwaway_journal: state.throwaway.is_some(),
     });
+    if let Some(error) = &report.journal_error {
+        eprintln!("error: the journal could not be written: {error}");
+        return exit_code::INTERNAL;
+    }
     let credentials_rejected = matches!(report.stop, Some(StopReason::CredentialsRejected(_)));
     exit_code_for(&report.counts, credentials_rejected)
+}
+
+/// On the first Ctrl-C or SIGTERM, stops the run cleanly: no new submissions, those in flight
+/// get a few seconds, every row still gets its line. A second Ctrl-C quits at once; the journal
+/// stays consistent, since each of its batches is one transaction.
+async fn stop_on_signals(submitter: Arc<Submitter>) {
+    wait_for_stop_signal().await;
+    eprintln!(
+        "stopping: no new rows are sent; requests in flight get {} s to finish (Ctrl-C again \
+         quits at once)",
+        pipeline::STOP_GRACE.as_secs()
+    );
+    submitter.stop.stop(StopReason::Interrupted);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("quitting at once: rows in flight stay marked in the journal");
+        std::process::exit(i32::from(exit_code::ROWS_DEFERRED));
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Enough workers to keep the pace at `rate` when each call takes 500 ms: twice the 250 ms a

@@ -14,9 +14,13 @@ pub struct Summary<'a> {
     /// The per-second limit in force at the start.
     pub rate_limit: u32,
     /// The UTC day, creates spent on it, and the daily quota.
-    pub quota: (String, u64, u64),
+    pub quota: (jiff::civil::Date, u64, u64),
     /// Where the results went.
     pub results: &'a Path,
+    /// Where the journal is.
+    pub journal: &'a Path,
+    /// The journal is thrown away after the run (`--sandbox` without `--state`).
+    pub throwaway_journal: bool,
 }
 
 /// Renders the summary as text.
@@ -51,6 +55,14 @@ pub fn render(summary: &Summary<'_>) -> String {
         quota.saturating_sub(*spent)
     );
     let _ = writeln!(text, "  results    {}", summary.results.display());
+    if summary.throwaway_journal {
+        let _ = writeln!(
+            text,
+            "  journal    none kept (a sandbox run; give --state to keep one)"
+        );
+    } else {
+        let _ = writeln!(text, "  journal    {}", summary.journal.display());
+    }
     if let Some(StopReason::CredentialsRejected(reason)) = &report.stop {
         let _ = writeln!(text, "stopped: zoom rejected the credentials: {reason}");
     }

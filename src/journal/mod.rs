@@ -48,5 +48,6 @@ mod store;
 #[cfg(test)]
 mod testing;
 
+pub use crate::zoom::rate_limit::utc_day;
 pub use error::JournalError;
-pub use store::{EntryState, Journal, JournalEntry, JournalReader, JournalWrite, utc_day};
+pub use store::{EntryState, Journal, JournalEntry, JournalReader, JournalWrite};

@@ -65,6 +65,10 @@ const ADD_QUOTA_SPENT: &str = "
     INSERT INTO quota (account, day, spent) VALUES (?1, ?2, ?3)
     ON CONFLICT (account, day) DO UPDATE SET spent = spent + excluded.spent";
 
+/// Takes creates back off a day's count, never below zero.
+const RETURN_QUOTA: &str = "
+    UPDATE quota SET spent = max(0, spent - ?3) WHERE account = ?1 AND day = ?2";
+
 /// Raises a day's count to at least the limit.
 const EXHAUST_QUOTA: &str = "
     INSERT INTO quota (account, day, spent) VALUES (?1, ?2, ?3)
@@ -146,6 +150,14 @@ pub enum JournalWrite {
         /// The UTC day; see [`utc_day`].
         day: Date,
         /// How many creates were spent.
+        count: u64,
+    },
+    /// Creates counted on a UTC day that Zoom turned away before counting them (a per-second
+    /// 429, a refused token): taken back off the day's count.
+    QuotaReturned {
+        /// The UTC day.
+        day: Date,
+        /// How many creates to take back.
         count: u64,
     },
     /// Zoom answered with the daily-quota 429: nothing is left that day, whatever was counted.
@@ -271,19 +283,7 @@ impl Journal {
 
     /// The account's record of the hire with this normalised email, if any.
     pub fn hire(&self, email_key: &str) -> Result<Option<JournalEntry>, JournalError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM hires WHERE account = ?1 AND email_key = ?2"
-            ))
-            .context("read a hire", &self.path)?;
-        let mut rows = statement
-            .query(params![self.account, email_key])
-            .context("read a hire", &self.path)?;
-        let row = rows.next().context("read a hire", &self.path)?;
-        row.map(|row| entry_from_row(row, 0))
-            .transpose()
-            .context("read a hire", &self.path)
+        read_hire(&self.connection, &self.path, &self.account, email_key)
     }
 
     /// Every record of the account, by normalised email: for a run that loads what it needs
@@ -368,6 +368,27 @@ impl Journal {
     }
 }
 
+/// Reads one hire's record of `account`.
+fn read_hire(
+    connection: &Connection,
+    path: &Path,
+    account: &str,
+    email_key: &str,
+) -> Result<Option<JournalEntry>, JournalError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM hires WHERE account = ?1 AND email_key = ?2"
+        ))
+        .context("read a hire", path)?;
+    let mut rows = statement
+        .query(params![account, email_key])
+        .context("read a hire", path)?;
+    let row = rows.next().context("read a hire", path)?;
+    row.map(|row| entry_from_row(row, 0))
+        .transpose()
+        .context("read a hire", path)
+}
+
 /// Sets the connection's pragmas for a writing run.
 fn configure(connection: &Connection, path: &Path) -> Result<(), JournalError> {
     let mode: String = connection
@@ -438,6 +459,9 @@ fn apply(
         JournalWrite::QuotaSpent { day, count } => transaction
             .prepare_cached(ADD_QUOTA_SPENT)?
             .execute(params![account, day.to_string(), count]),
+        JournalWrite::QuotaReturned { day, count } => transaction
+            .prepare_cached(RETURN_QUOTA)?
+            .execute(params![account, day.to_string(), count]),
         JournalWrite::QuotaExhausted { day, limit } => transaction
             .prepare_cached(EXHAUST_QUOTA)?
             .execute(params![account, day.to_string(), limit]),
@@ -448,14 +472,10 @@ fn apply(
 fn write_row(write: &JournalWrite) -> Option<u64> {
     match write {
         JournalWrite::InFlight { row, .. } | JournalWrite::Outcome { row, .. } => Some(*row),
-        JournalWrite::QuotaSpent { .. } | JournalWrite::QuotaExhausted { .. } => None,
+        JournalWrite::QuotaSpent { .. }
+        | JournalWrite::QuotaReturned { .. }
+        | JournalWrite::QuotaExhausted { .. } => None,
     }
-}
-
-/// The UTC day of an instant: the key of the daily quota, which Zoom resets at 00:00 UTC.
-#[must_use]
-pub fn utc_day(at: Timestamp) -> Date {
-    at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
 }
 
 /// An instant as stored: RFC 3339 in UTC with exactly six fractional digits, so that the text
@@ -573,6 +593,16 @@ impl JournalReader {
         &self.path
     }
 
+    /// The record of the hire with this normalised email in `account`, if any. A run's reader
+    /// uses this beside the run's own [`Journal`], which its writer owns.
+    pub fn hire(
+        &self,
+        account: &str,
+        email_key: &str,
+    ) -> Result<Option<JournalEntry>, JournalError> {
+        read_hire(&self.connection, &self.path, account, email_key)
+    }
+
     /// As [`Journal::export`].
     pub fn export(
         &self,
@@ -590,6 +620,7 @@ mod tests {
 
     use super::*;
     use crate::journal::testing::{at, in_flight, journal_path, outcome};
+    use crate::journal::utc_day;
 
     const ACCOUNT: &str = "account-a";
 

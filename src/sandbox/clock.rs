@@ -8,8 +8,6 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 /// The machine's clock plus an offset in milliseconds.
@@ -41,18 +39,7 @@ impl Clock {
     }
 }
 
-/// The UTC calendar day an instant falls on: the daily quota's key.
-pub(crate) fn utc_day(instant: Timestamp) -> Date {
-    instant.to_zoned_datetime(TimeZone::UTC).date()
-}
-
-/// The next 00:00 UTC strictly after an instant: when a spent daily quota comes back.
-pub(crate) fn next_utc_midnight(instant: Timestamp) -> Timestamp {
-    utc_day(instant)
-        .tomorrow()
-        .and_then(|day| day.to_zoned_datetime(TimeZone::UTC))
-        .map_or(Timestamp::MAX, |midnight| midnight.timestamp())
-}
+pub(crate) use crate::zoom::rate_limit::{next_utc_midnight, utc_day};
 
 /// Rounds an instant up to the next whole second, as `Retry-After` instants are written.
 pub(crate) fn ceil_to_second(instant: Timestamp) -> Timestamp {

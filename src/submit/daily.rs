@@ -8,14 +8,21 @@
 //! A daily 429 from Zoom overrides the count: the day is spent, whatever the counter says.
 //! Zoom does not say whether actions other than `create` have a daily limit, so they are not
 //! counted; if one of them meets a daily 429 anyway, that action stops for the day.
+//!
+//! With a journal, every change to the count is also sent to it, so that the next run on the
+//! same day starts with what is left. A unit is recorded when it is taken, before its create
+//! goes out, so a crash can only overstate what was spent.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 
-use crate::zoom::rate_limit::{next_utc_midnight, utc_day};
+use super::recorder::RecordSender;
+use crate::journal::{JournalWrite, utc_day};
+use crate::zoom::rate_limit::next_utc_midnight;
 use crate::zoom::rules::Action;
 
 /// The time source for day boundaries. Tests shift it to cross midnight without waiting.
@@ -42,21 +49,23 @@ pub enum Grant {
     /// [`DailyBudget::give_back`].
     Granted {
         /// The UTC day the unit was taken from.
-        day: String,
+        day: Date,
     },
     /// Nothing left today.
     Spent {
         /// The day whose quota is spent.
-        day: String,
+        day: Date,
         /// How long until the next UTC day begins.
         until_reset: Duration,
     },
 }
 
 struct DayCount {
-    day: String,
+    day: Date,
     spent: u64,
     stopped_actions: HashSet<Action>,
+    /// Whether a worker has already said that it waits for this day's quota to come back.
+    wait_announced: bool,
 }
 
 /// The day's create budget, shared by the pool.
@@ -64,12 +73,20 @@ pub struct DailyBudget {
     limit: u64,
     clock: UtcClock,
     count: Mutex<DayCount>,
+    /// Where changes to the count are recorded, when there is a journal.
+    ledger: Option<RecordSender>,
 }
 
 impl DailyBudget {
-    /// A budget of `limit` creates a UTC day, of which `spent_today` are already used.
+    /// A budget of `limit` creates a UTC day, of which `spent_today` are already used. Changes
+    /// to the count are sent to `ledger`, when given.
     #[must_use]
-    pub fn new(limit: u64, clock: UtcClock, spent_today: u64) -> DailyBudget {
+    pub fn new(
+        limit: u64,
+        clock: UtcClock,
+        spent_today: u64,
+        ledger: Option<RecordSender>,
+    ) -> DailyBudget {
         DailyBudget {
             limit,
             clock,
@@ -77,8 +94,16 @@ impl DailyBudget {
                 day: utc_day(clock.now()),
                 spent: spent_today,
                 stopped_actions: HashSet::new(),
+                wait_announced: false,
             }),
+            ledger,
         }
+    }
+
+    /// The clock that decides the day.
+    #[must_use]
+    pub fn clock(&self) -> UtcClock {
+        self.clock
     }
 
     /// The daily limit.
@@ -89,9 +114,9 @@ impl DailyBudget {
 
     /// The current UTC day and how much of its quota is used.
     #[must_use]
-    pub fn today(&self) -> (String, u64) {
+    pub fn today(&self) -> (Date, u64) {
         let count = self.count_for_today();
-        (count.day.clone(), count.spent)
+        (count.day, count.spent)
     }
 
     /// Takes one unit for an attempt with `action`, if the day has one left.
@@ -100,23 +125,26 @@ impl DailyBudget {
         let stopped = count.stopped_actions.contains(&action);
         if stopped || (action.uses_daily_quota() && count.spent >= self.limit) {
             return Grant::Spent {
-                day: count.day.clone(),
+                day: count.day,
                 until_reset: self.until_reset(),
             };
         }
         if action.uses_daily_quota() {
             count.spent += 1;
+            self.record(JournalWrite::QuotaSpent {
+                day: count.day,
+                count: 1,
+            });
         }
-        Grant::Granted {
-            day: count.day.clone(),
-        }
+        Grant::Granted { day: count.day }
     }
 
     /// Returns a unit taken on `day` for an attempt Zoom did not count.
-    pub fn give_back(&self, action: Action, day: &str) {
+    pub fn give_back(&self, action: Action, day: Date) {
         let mut count = self.count_for_today();
         if action.uses_daily_quota() && count.day == day {
             count.spent = count.spent.saturating_sub(1);
+            self.record(JournalWrite::QuotaReturned { day, count: 1 });
         }
     }
 
@@ -125,8 +153,24 @@ impl DailyBudget {
         let mut count = self.count_for_today();
         if action.uses_daily_quota() {
             count.spent = count.spent.max(self.limit);
+            self.record(JournalWrite::QuotaExhausted {
+                day: count.day,
+                limit: self.limit,
+            });
         }
         count.stopped_actions.insert(action);
+    }
+
+    /// `true` for the first caller of the day only: the one that says the pool is waiting.
+    pub fn first_to_wait(&self) -> bool {
+        let mut count = self.count_for_today();
+        !std::mem::replace(&mut count.wait_announced, true)
+    }
+
+    fn record(&self, write: JournalWrite) {
+        if let Some(ledger) = &self.ledger {
+            ledger.quota(write);
+        }
     }
 
     /// How long until the next UTC day.
@@ -141,11 +185,12 @@ impl DailyBudget {
         let today = utc_day(self.clock.now());
         let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
         if count.day != today {
-            tracing::debug!(day = %today, "a new UTC day: the daily create quota starts again");
+            tracing::info!(day = %today, "a new UTC day: the daily create quota starts again");
             *count = DayCount {
                 day: today,
                 spent: 0,
                 stopped_actions: HashSet::new(),
+                wait_announced: false,
             };
         }
         count
@@ -158,7 +203,7 @@ mod tests {
 
     #[test]
     fn creates_stop_at_the_limit_and_other_actions_do_not_count() {
-        let budget = DailyBudget::new(2, UtcClock::default(), 1);
+        let budget = DailyBudget::new(2, UtcClock::default(), 1, None);
         assert!(matches!(budget.take(Action::Create), Grant::Granted { .. }));
         assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));
         assert!(matches!(
@@ -170,17 +215,17 @@ mod tests {
 
     #[test]
     fn a_unit_given_back_can_be_taken_again() {
-        let budget = DailyBudget::new(1, UtcClock::default(), 0);
+        let budget = DailyBudget::new(1, UtcClock::default(), 0, None);
         let Grant::Granted { day } = budget.take(Action::Create) else {
             panic!("expected a grant")
         };
-        budget.give_back(Action::Create, &day);
+        budget.give_back(Action::Create, day);
         assert!(matches!(budget.take(Action::Create), Grant::Granted { .. }));
     }
 
     #[test]
     fn a_daily_429_spends_the_day_for_that_action() {
-        let budget = DailyBudget::new(100, UtcClock::default(), 0);
+        let budget = DailyBudget::new(100, UtcClock::default(), 0, None);
         budget.stop_for_today(Action::Create);
         budget.stop_for_today(Action::SsoCreate);
         assert!(matches!(budget.take(Action::Create), Grant::Spent { .. }));

@@ -7,5 +7,7 @@
 pub mod daily;
 pub mod pacer;
 pub mod pipeline;
+pub mod prior;
+pub mod recorder;
 pub mod stop;
 pub mod submission;

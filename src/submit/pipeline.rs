@@ -2,14 +2,16 @@
 //!
 //! Three parts, each with one job:
 //!
-//! - the **reader**, a blocking thread, streams checked rows into a bounded channel;
-//! - the **dispatcher**, this module's async loop, turns each row into an outcome at once (an
-//!   invalid or duplicate row) or hands it to a worker task;
-//! - the **writer**, a blocking thread, puts outcomes back in roster order and appends them to
-//!   the results file as they complete.
+//! - the **reader**, a blocking thread, streams checked rows, asks the journal what earlier runs
+//!   did with each hire, and sends each row on as a [`Step`]: an outcome already known, or a
+//!   submission to make;
+//! - the **dispatcher**, this module's async loop, hands submissions to worker tasks and every
+//!   outcome to the recorder;
+//! - the **recorder** (see [`super::recorder`]), a blocking thread, writes the journal and the
+//!   results.
 //!
 //! Memory stays flat however long the roster: the reader runs at most [`READ_AHEAD`] rows
-//! ahead, a worker permit is taken *before* the next row is received, and the writer holds at
+//! ahead, a worker permit is taken *before* the next row is received, and the recorder holds at
 //! most [`REORDER_WINDOW`] finished rows waiting for a slower row before them.
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,13 +22,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::prior::{self, Decision};
+use super::recorder::{JournalNote, Record, Recorder};
 use super::stop::StopReason;
-use super::submission::Submitter;
+use super::submission::{Submission, Submitted, Submitter};
+use crate::journal::{Journal, JournalError, JournalReader};
 use crate::outcome::{Outcome, Status};
 use crate::results::ResultsWriter;
 use crate::roster::{RosterError, RosterRow, RosterRows, Verdict};
 
-/// How many checked rows the reader may hold ready ahead of the dispatcher.
+/// How many prepared rows the reader may hold ready ahead of the dispatcher.
 const READ_AHEAD: usize = 256;
 
 /// How many rows may be finished but not yet written because an earlier row is still in flight.
@@ -52,6 +57,8 @@ pub struct RunReport {
     pub lookups: u64,
     /// 429s received.
     pub rate_limited: u64,
+    /// The first failure to write the journal, if any.
+    pub journal_error: Option<String>,
 }
 
 impl RunReport {
@@ -68,6 +75,9 @@ pub enum PipelineError {
     /// The roster turned out unreadable part-way (it changed since it was checked).
     #[error(transparent)]
     Roster(#[from] RosterError),
+    /// The journal could not be read, so it is unknown what earlier runs did.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The results file could not be written.
     #[error("cannot write the results file {path}")]
     Results {
@@ -79,71 +89,167 @@ pub enum PipelineError {
     },
 }
 
-/// An outcome tagged with its place in the roster.
-type Sequenced = (u64, Outcome);
-
-/// Runs every row of `rows` through `submitter` with at most `concurrency` submissions in
-/// flight, writing each outcome to `results`.
-pub async fn run(
-    rows: RosterRows,
-    submitter: Arc<Submitter>,
-    results: ResultsWriter,
-    concurrency: usize,
-) -> Result<RunReport, PipelineError> {
-    let started = Instant::now();
-    // Rows read but not yet dispatched. Bounded, so the reader waits for the pool.
-    let (row_sender, row_receiver) = mpsc::channel::<Result<RosterRow, RosterError>>(READ_AHEAD);
-    // Outcomes on their way to the writer. Unbounded, but the reorder window limits how many
-    // can exist at once.
-    let (outcome_sender, outcome_receiver) = mpsc::unbounded_channel::<Sequenced>();
-    // Rows dispatched but not yet written. The writer returns a permit for each row it writes.
-    let window = Arc::new(Semaphore::new(REORDER_WINDOW));
-
-    let reader = tokio::task::spawn_blocking(move || {
-        for row in rows {
-            if row_sender.blocking_send(row).is_err() {
-                break;
-            }
-        }
-    });
-    let writer = spawn_writer(results, outcome_receiver, Arc::clone(&window));
-
-    let mut dispatcher = Dispatcher {
-        submitter: Arc::clone(&submitter),
-        workers: Arc::new(Semaphore::new(concurrency.max(1))),
-        window,
-        outcomes: outcome_sender,
-        in_flight: JoinSet::new(),
-        in_flight_rows: HashMap::new(),
-        next_sequence: 0,
-    };
-    let roster_error = dispatcher.dispatch_all(row_receiver).await;
-    let _ = reader.await;
-    dispatcher.drain().await;
-    drop(dispatcher);
-
-    let counts = writer
-        .await
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
-    if let Some(error) = roster_error {
-        return Err(error.into());
-    }
-    let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-    Ok(RunReport {
-        rows: counts.values().sum(),
-        counts,
-        elapsed: started.elapsed(),
-        stop: submitter.stop.reason(),
-        create_requests: load(&submitter.tally.create_requests),
-        lookups: load(&submitter.tally.lookups),
-        rate_limited: load(&submitter.tally.rate_limited),
-    })
+/// Earlier runs' records, read by the reader thread beside the run's own journal.
+pub struct History {
+    /// A read connection to the run's journal.
+    pub reader: JournalReader,
+    /// The account the run's records are kept under.
+    pub account: String,
+    /// Send `failed` hires again even when their rows have not changed.
+    pub retry_failed: bool,
 }
 
-/// Which row a submission in flight belongs to: its sequence, row number and email.
-type InFlightRow = (u64, u64, String);
+/// Everything one run needs.
+pub struct Pipeline {
+    /// The roster's checked rows.
+    pub rows: RosterRows,
+    /// The shared submission machinery; its record sender feeds `records`.
+    pub submitter: Arc<Submitter>,
+    /// The receiving end of the submitter's record sender.
+    pub records: mpsc::UnboundedReceiver<Record>,
+    /// Where the results go.
+    pub results: ResultsWriter,
+    /// The run's journal, when it keeps one.
+    pub journal: Option<Journal>,
+    /// What earlier runs recorded, when there is a journal.
+    pub history: Option<History>,
+    /// Submissions in flight at once.
+    pub concurrency: usize,
+}
 
-/// Hands rows to workers in roster order and forwards every outcome to the writer.
+/// A row, ready for the dispatcher.
+enum Step {
+    /// Its outcome is known without sending anything.
+    Known(Outcome),
+    /// It is to be submitted.
+    Submit(Submission),
+}
+
+impl Pipeline {
+    /// Runs every row, returning once each has its line in the results.
+    pub async fn run(self) -> Result<RunReport, PipelineError> {
+        let started = Instant::now();
+        let Pipeline {
+            rows,
+            submitter,
+            records,
+            results,
+            journal,
+            history,
+            concurrency,
+        } = self;
+        // Rows prepared but not yet dispatched. Bounded, so the reader waits for the pool.
+        let (step_sender, step_receiver) = mpsc::channel(READ_AHEAD);
+        // Rows dispatched but not yet written. The recorder returns a permit per row written.
+        let window = Arc::new(Semaphore::new(REORDER_WINDOW));
+
+        let reader =
+            tokio::task::spawn_blocking(move || read_steps(rows, history.as_ref(), &step_sender));
+        let recording = Recorder::new(results, journal, Arc::clone(&window)).spawn(records);
+
+        let mut dispatcher = Dispatcher {
+            submitter: Arc::clone(&submitter),
+            workers: Arc::new(Semaphore::new(concurrency.max(1))),
+            window,
+            in_flight: JoinSet::new(),
+            in_flight_rows: HashMap::new(),
+            next_sequence: 0,
+        };
+        let failure = dispatcher.dispatch_all(step_receiver).await;
+        let _ = reader.await;
+        dispatcher.drain().await;
+        submitter.record.finish();
+        drop(dispatcher);
+
+        let recorded = recording
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Ok(RunReport {
+            rows: recorded.counts.values().sum(),
+            counts: recorded.counts,
+            elapsed: started.elapsed(),
+            stop: submitter.stop.reason(),
+            create_requests: load(&submitter.tally.create_requests),
+            lookups: load(&submitter.tally.lookups),
+            rate_limited: load(&submitter.tally.rate_limited),
+            journal_error: recorded.journal_error,
+        })
+    }
+}
+
+/// The reader thread: rows in, steps out, until the roster ends or the dispatcher hangs up.
+fn read_steps(
+    rows: RosterRows,
+    history: Option<&History>,
+    steps: &mpsc::Sender<Result<Step, PipelineError>>,
+) {
+    for row in rows {
+        let step = row
+            .map_err(PipelineError::from)
+            .and_then(|row| prepare(row, history));
+        let failed = step.is_err();
+        if steps.blocking_send(step).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Turns a checked row into a step, asking the journal about a ready hire.
+fn prepare(row: RosterRow, history: Option<&History>) -> Result<Step, PipelineError> {
+    let hire = match row.verdict {
+        Verdict::Ready(hire) => hire,
+        Verdict::Invalid(message) => {
+            return Ok(Step::Known(Outcome::unsent(
+                row.row,
+                row.email,
+                Status::Invalid,
+                message,
+            )));
+        }
+        Verdict::Duplicate { first_row } => {
+            let message = format!("same email as row {first_row}: not sent again");
+            return Ok(Step::Known(Outcome::unsent(
+                row.row,
+                row.email,
+                Status::Duplicate,
+                message,
+            )));
+        }
+    };
+    let content_hash = prior::content_hash(&hire);
+    let (entry, retry_failed) = match history {
+        Some(history) => (
+            history.reader.hire(&history.account, &hire.email_key)?,
+            history.retry_failed,
+        ),
+        None => (None, false),
+    };
+    Ok(
+        match prior::decide(&hire, entry.as_ref(), &content_hash, retry_failed) {
+            Decision::Settled(outcome) => Step::Known(outcome),
+            Decision::Submit { unsure } => Step::Submit(Submission {
+                hire,
+                content_hash,
+                unsure,
+            }),
+        },
+    )
+}
+
+/// What the dispatcher remembers of a submission in flight, to write its line if it is cut
+/// short.
+struct InFlight {
+    sequence: u64,
+    row: u64,
+    email: String,
+    note: JournalNote,
+}
+
+/// Hands rows to workers in roster order and forwards every outcome to the recorder.
 struct Dispatcher {
     submitter: Arc<Submitter>,
     /// Submissions in flight. A permit is taken before the next row is received, which is
@@ -151,29 +257,28 @@ struct Dispatcher {
     workers: Arc<Semaphore>,
     /// Rows dispatched but not yet written; see [`REORDER_WINDOW`].
     window: Arc<Semaphore>,
-    outcomes: mpsc::UnboundedSender<Sequenced>,
-    in_flight: JoinSet<Sequenced>,
-    in_flight_rows: HashMap<tokio::task::Id, InFlightRow>,
+    in_flight: JoinSet<(u64, Submitted)>,
+    in_flight_rows: HashMap<tokio::task::Id, InFlight>,
     next_sequence: u64,
 }
 
 impl Dispatcher {
-    /// Dispatches rows until the roster ends, returning a whole-roster error met on the way.
+    /// Dispatches rows until the roster ends, returning a failure met on the way.
     async fn dispatch_all(
         &mut self,
-        mut rows: mpsc::Receiver<Result<RosterRow, RosterError>>,
-    ) -> Option<RosterError> {
+        mut steps: mpsc::Receiver<Result<Step, PipelineError>>,
+    ) -> Option<PipelineError> {
         loop {
             if let Ok(permit) = Arc::clone(&self.window).acquire_owned().await {
                 permit.forget();
             }
-            match rows.recv().await {
+            match steps.recv().await {
                 None => return None,
                 Some(Err(error)) => {
                     self.submitter.stop.stop(StopReason::Interrupted);
                     return Some(error);
                 }
-                Some(Ok(row)) => self.dispatch(row).await,
+                Some(Ok(step)) => self.dispatch(step).await,
             }
             while let Some(done) = self.in_flight.try_join_next_with_id() {
                 self.forward(done);
@@ -181,23 +286,21 @@ impl Dispatcher {
         }
     }
 
-    /// Turns one row into an outcome at once, or starts its submission.
-    async fn dispatch(&mut self, row: RosterRow) {
+    /// Writes a known outcome at once, or starts the submission.
+    async fn dispatch(&mut self, step: Step) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        let hire = match row.verdict {
-            Verdict::Ready(hire) => hire,
-            Verdict::Invalid(message) => {
-                let outcome = Outcome::unsent(row.row, row.email, Status::Invalid, message);
-                let _ = self.outcomes.send((sequence, outcome));
+        let submission = match step {
+            Step::Known(outcome) => {
+                self.submitter.record.outcome(sequence, outcome, None);
                 return;
             }
-            Verdict::Duplicate { first_row } => {
-                let message = format!("same email as row {first_row}: not sent again");
-                let outcome = Outcome::unsent(row.row, row.email, Status::Duplicate, message);
-                let _ = self.outcomes.send((sequence, outcome));
-                return;
-            }
+            Step::Submit(submission) => submission,
+        };
+        let note = JournalNote {
+            email_key: submission.hire.email_key.clone(),
+            content_hash: submission.content_hash.clone(),
+            leave_in_flight: submission.unsure,
         };
         let permit = tokio::select! {
             permit = Arc::clone(&self.workers).acquire_owned() => permit.ok(),
@@ -209,23 +312,29 @@ impl Dispatcher {
                 .stop
                 .reason()
                 .unwrap_or(StopReason::Interrupted);
+            let hire = &submission.hire;
             let outcome = Outcome::unsent(
                 hire.row,
                 hire.user_info.email.clone(),
                 Status::Deferred,
                 reason.unsent_message(),
             );
-            let _ = self.outcomes.send((sequence, outcome));
+            self.submitter.record.outcome(sequence, outcome, Some(note));
             return;
         };
         let submitter = Arc::clone(&self.submitter);
-        let row_facts = (sequence, hire.row, hire.user_info.email.clone());
+        let remembered = InFlight {
+            sequence,
+            row: submission.hire.row,
+            email: submission.hire.user_info.email.clone(),
+            note,
+        };
         let handle = self.in_flight.spawn(async move {
-            let outcome = submitter.submit(&hire).await;
+            let ended = submitter.submit(&submission).await;
             drop(permit);
-            (sequence, outcome)
+            (sequence, ended)
         });
-        self.in_flight_rows.insert(handle.id(), row_facts);
+        self.in_flight_rows.insert(handle.id(), remembered);
     }
 
     /// Waits for the submissions still in flight. After a stop they get [`STOP_GRACE`] to
@@ -258,63 +367,45 @@ impl Dispatcher {
         }
     }
 
-    /// Sends a finished submission's outcome to the writer. A submission that was cut short or
-    /// panicked still gets a line: `deferred`, saying it may have been sent.
-    fn forward(&mut self, done: Result<(tokio::task::Id, Sequenced), tokio::task::JoinError>) {
-        let sequenced = match done {
-            Ok((id, sequenced)) => {
-                self.in_flight_rows.remove(&id);
-                sequenced
-            }
+    /// Sends a finished submission's outcome to the recorder. A submission that was cut short
+    /// or panicked still gets a line: `deferred`, and the journal keeps it in flight, since its
+    /// create may have gone out.
+    fn forward(
+        &mut self,
+        done: Result<(tokio::task::Id, (u64, Submitted)), tokio::task::JoinError>,
+    ) {
+        let id = match &done {
+            Ok((id, _)) => *id,
+            Err(error) => error.id(),
+        };
+        let Some(remembered) = self.in_flight_rows.remove(&id) else {
+            return;
+        };
+        let (outcome, may_exist) = match done {
+            Ok((_, (_, submitted))) => (submitted.outcome, submitted.may_exist),
             Err(error) => {
-                let Some((sequence, row, email)) = self.in_flight_rows.remove(&error.id()) else {
-                    return;
-                };
                 let message = if error.is_cancelled() {
                     "stopped while in flight: it may have been created; the next run looks it \
                      up before sending"
                 } else {
-                    "internal error while submitting: it may have been created; please report \
-                     this"
+                    "internal error while submitting: it may have been created; the next run \
+                     looks it up before sending"
                 };
-                let outcome = Outcome::unsent(row, email, Status::Deferred, message.to_owned());
-                (sequence, outcome)
+                let outcome = Outcome::unsent(
+                    remembered.row,
+                    remembered.email,
+                    Status::Deferred,
+                    message.to_owned(),
+                );
+                (outcome, true)
             }
         };
-        let _ = self.outcomes.send(sequenced);
+        let note = JournalNote {
+            leave_in_flight: may_exist,
+            ..remembered.note
+        };
+        self.submitter
+            .record
+            .outcome(remembered.sequence, outcome, Some(note));
     }
-}
-
-/// Starts the writer thread. It returns the counts by status once every outcome is written.
-fn spawn_writer(
-    mut results: ResultsWriter,
-    mut outcomes: mpsc::UnboundedReceiver<Sequenced>,
-    window: Arc<Semaphore>,
-) -> tokio::task::JoinHandle<Result<BTreeMap<Status, u64>, PipelineError>> {
-    tokio::task::spawn_blocking(move || {
-        let mut counts = BTreeMap::new();
-        let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
-        let mut next_to_write = 0_u64;
-        let failed = |source, results: &ResultsWriter| PipelineError::Results {
-            path: results.path().to_owned(),
-            source,
-        };
-        while let Some((sequence, outcome)) = outcomes.blocking_recv() {
-            waiting.insert(sequence, outcome);
-            // Take whatever else has arrived, then write and flush once for the lot.
-            while let Ok((sequence, outcome)) = outcomes.try_recv() {
-                waiting.insert(sequence, outcome);
-            }
-            while let Some(outcome) = waiting.remove(&next_to_write) {
-                results
-                    .write(&outcome)
-                    .map_err(|error| failed(error, &results))?;
-                *counts.entry(outcome.status).or_insert(0) += 1;
-                next_to_write += 1;
-                window.add_permits(1);
-            }
-            results.flush().map_err(|error| failed(error, &results))?;
-        }
-        Ok(counts)
-    })
 }

@@ -1,7 +1,10 @@
 //! One hire's submission: every attempt it takes, and the outcome rules that end it.
 //!
-//! Each attempt follows one order: stop check, quota, pacing, send, then read the answer. The
-//! rules, from `shared/zoom-api.md`:
+//! Before its first create, a submission marks its hire in flight in the journal and waits until
+//! the mark is on disk, so that a crash at any moment leaves a record that the create may have
+//! gone out. Each attempt then follows one order: stop check, look-up if an earlier attempt may
+//! have created the user, quota, pacing, send, and reading the answer. The rules, from
+//! `shared/zoom-api.md`:
 //!
 //! - a 2xx with a non-empty `id` is `created`; nothing else is;
 //! - 409 code 1005 is `exists`, with the id looked up;
@@ -20,7 +23,9 @@ use rand::Rng;
 
 use super::daily::{DailyBudget, Grant};
 use super::pacer::Pacer;
+use super::recorder::RecordSender;
 use super::stop::{RunStop, StopReason};
+use crate::journal::JournalWrite;
 use crate::outcome::{Outcome, Status};
 use crate::roster::Hire;
 use crate::zoom::auth::AuthError;
@@ -58,10 +63,35 @@ pub struct Submitter {
     pub budget: DailyBudget,
     /// Failed attempts (5xx, timeouts, broken connections) before a hire is deferred.
     pub max_attempts: u32,
+    /// Wait for the daily quota to come back at 00:00 UTC instead of deferring.
+    pub wait_for_quota: bool,
     /// The run's stop signal.
     pub stop: RunStop,
+    /// Where in-flight marks go.
+    pub record: RecordSender,
     /// Run-wide counters.
     pub tally: Tally,
+}
+
+/// One hire to submit, with what the journal said about it.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The hire.
+    pub hire: Hire,
+    /// The hash of the row's content, recorded with the hire.
+    pub content_hash: String,
+    /// An earlier run may have created the user already: look it up before the first create.
+    pub unsure: bool,
+}
+
+/// How a submission ended.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The outcome for the results.
+    pub outcome: Outcome,
+    /// The outcome is `deferred`, but Zoom may have created the user: the journal keeps the
+    /// hire in flight so the next run looks it up first.
+    pub may_exist: bool,
 }
 
 /// The progress of one submission.
@@ -89,43 +119,97 @@ enum Lookup {
 }
 
 impl Submitter {
-    /// Submits one hire and returns its outcome. Never fails: every path ends in an outcome.
-    pub async fn submit(&self, hire: &Hire) -> Outcome {
-        let request = CreateUserRequest {
-            action: hire.action,
-            user_info: hire.user_info.clone(),
-        };
+    /// Submits one hire. Never fails: every path ends in an outcome.
+    pub async fn submit(&self, submission: &Submission) -> Submitted {
         let mut attempts = Attempts {
             sent: 0,
             failures: 0,
             rate_limited: 0,
             renewals: 0,
-            unsure: false,
+            unsure: submission.unsure,
             last_http_status: None,
             last_zoom_code: None,
         };
+        let outcome = self.attempt_until_settled(submission, &mut attempts).await;
+        Submitted {
+            may_exist: attempts.unsure && outcome.status == Status::Deferred,
+            outcome,
+        }
+    }
+
+    async fn attempt_until_settled(
+        &self,
+        submission: &Submission,
+        attempts: &mut Attempts,
+    ) -> Outcome {
+        let hire = &submission.hire;
+        let request = CreateUserRequest {
+            action: hire.action,
+            user_info: hire.user_info.clone(),
+        };
+        let mut marked = false;
         loop {
-            if let Some(outcome) = self.before_attempt(hire, &mut attempts).await {
+            if let Some(outcome) = self.before_attempt(hire, attempts).await {
                 return outcome;
+            }
+            if !marked {
+                if !self.mark_in_flight(submission).await {
+                    let reason = "the journal could not be written".to_owned();
+                    self.stop.stop(StopReason::Unavailable(reason.clone()));
+                    return self.deferred(hire, attempts, format!("not sent: {reason}"));
+                }
+                marked = true;
             }
             let day = match self.budget.take(hire.action) {
                 Grant::Granted { day } => day,
-                Grant::Spent { .. } => {
-                    return self.deferred(hire, &attempts, quota_spent_message(hire));
+                Grant::Spent { until_reset, .. } => {
+                    if self.wait_for_quota && self.wait_for_reset(until_reset).await {
+                        continue;
+                    }
+                    return self.deferred(hire, attempts, quota_spent_message(hire));
                 }
             };
             self.pacer.ready().await;
             if let Some(reason) = self.stop.reason() {
-                self.budget.give_back(hire.action, &day);
-                return self.deferred(hire, &attempts, reason.unsent_message());
+                self.budget.give_back(hire.action, day);
+                return self.deferred(hire, attempts, reason.unsent_message());
             }
             attempts.sent += 1;
             self.tally.create_requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
             let answer = self.client.create_user(&request).await;
-            if let Some(outcome) = self.read_answer(hire, &mut attempts, &day, answer).await {
+            if let Some(outcome) = self.read_answer(hire, attempts, day, answer).await {
                 return outcome;
             }
+        }
+    }
+
+    /// Marks the hire in flight and waits until the mark is on disk.
+    async fn mark_in_flight(&self, submission: &Submission) -> bool {
+        let hire = &submission.hire;
+        self.record
+            .mark_in_flight(JournalWrite::InFlight {
+                email_key: hire.email_key.clone(),
+                row: hire.row,
+                email: hire.user_info.email.clone(),
+                content_hash: submission.content_hash.clone(),
+                at: jiff::Timestamp::now(),
+            })
+            .await
+    }
+
+    /// Sleeps until the daily quota comes back; `false` if the run stopped meanwhile.
+    async fn wait_for_reset(&self, until_reset: Duration) -> bool {
+        if self.budget.first_to_wait() {
+            tracing::warn!(
+                wait_seconds = until_reset.as_secs(),
+                "daily create quota reached: waiting until 00:00 UTC (--wait-for-quota)"
+            );
+        }
+        // A second past midnight, so that Zoom's day has certainly turned too.
+        tokio::select! {
+            () = tokio::time::sleep(until_reset + Duration::from_secs(1)) => true,
+            () = self.stop.stopped() => false,
         }
     }
 
@@ -164,7 +248,7 @@ impl Submitter {
         &self,
         hire: &Hire,
         attempts: &mut Attempts,
-        day: &str,
+        day: jiff::civil::Date,
         answer: Result<Answer<crate::zoom::wire::CreatedUser>, AuthError>,
     ) -> Option<Outcome> {
         let answer = match answer {
@@ -267,7 +351,7 @@ impl Submitter {
         &self,
         hire: &Hire,
         attempts: &mut Attempts,
-        day: &str,
+        day: jiff::civil::Date,
         limited: &RateLimited,
     ) -> Option<Outcome> {
         self.tally.rate_limited.fetch_add(1, Ordering::Relaxed);

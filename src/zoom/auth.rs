@@ -43,6 +43,16 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// The key the journal keeps this account's records under: the account id, or for a ready
+    /// token (which names no account) the API URL it is used with.
+    #[must_use]
+    pub fn account_key(&self, api_url: &str) -> String {
+        match self {
+            Credentials::ServerToServer { account_id, .. } => account_id.clone(),
+            Credentials::AccessToken(_) => api_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
     /// Reads credentials from `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID` and `ZOOM_CLIENT_SECRET`, or
     /// else from `ZOOM_ACCESS_TOKEN`. Empty values count as unset.
     #[must_use]

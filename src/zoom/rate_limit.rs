@@ -61,22 +61,19 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
+/// The UTC calendar day an instant falls on: the key of Zoom's daily limits.
+#[must_use]
+pub fn utc_day(instant: Timestamp) -> jiff::civil::Date {
+    instant.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
 /// The first instant of the next UTC day after `now`: when Zoom's daily limits reset.
 #[must_use]
 pub fn next_utc_midnight(now: Timestamp) -> Timestamp {
-    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    today
+    utc_day(now)
         .tomorrow()
         .and_then(|tomorrow| tomorrow.to_zoned_datetime(jiff::tz::TimeZone::UTC))
-        .map_or(now, |midnight| midnight.timestamp())
-}
-
-/// The UTC date of `now` as `YYYY-MM-DD`: the key of a day's create quota.
-#[must_use]
-pub fn utc_day(now: Timestamp) -> String {
-    now.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string()
+        .map_or(Timestamp::MAX, |midnight| midnight.timestamp())
 }
 
 #[cfg(test)]
@@ -135,9 +132,8 @@ mod tests {
     }
 
     #[test]
-    fn midnight_and_day_keys() {
+    fn midnight_is_the_next_utc_day() {
         let now = at("2026-12-31T23:10:00Z");
         assert_eq!(next_utc_midnight(now), at("2027-01-01T00:00:00Z"));
-        assert_eq!(utc_day(now), "2026-12-31");
     }
 }

@@ -112,6 +112,8 @@ pub async fn run_with_credentials(
         .arg(&roster_path)
         .arg("--out")
         .arg(&out)
+        .arg("--state")
+        .arg(dir.path().join("journal.sqlite3"))
         .args([
             "--api-url",
             &sandbox.api_url(),
