@@ -3,6 +3,7 @@
 //! This is the only layer that touches the terminal. The library below it returns outcomes
 //! and reports; this module renders them and turns them into exit codes.
 
+mod journal;
 mod run;
 mod summary;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Run(RunArgs),
     /// Serve a stand-in for Zoom's user API on this machine, until Ctrl-C.
     Sandbox(sandbox::SandboxArgs),
+    /// Read the journal: the durable record of what runs did.
+    Journal(journal::JournalArgs),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -52,6 +55,7 @@ pub async fn run(cli: Cli) -> u8 {
     start_logging(cli.verbose);
     match cli.command {
         Command::Run(args) => run::execute(args).await,
+        Command::Journal(args) => journal::execute(args),
         Command::Sandbox(args) => match sandbox::serve(args).await {
             Ok(()) => exit_code::DONE,
             Err(error) => {
