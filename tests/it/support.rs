@@ -202,3 +202,144 @@ pub async fn look_up_id(sandbox: &Sandbox, email: &str) -> Option<String> {
     let user: serde_json::Value = response.json().await.unwrap();
     user["id"].as_str().map(str::to_owned)
 }
+
+/// Where a run sends its requests: the API base and the token URL.
+pub struct Endpoints {
+    pub api_url: String,
+    pub oauth_url: String,
+}
+
+impl From<&Sandbox> for Endpoints {
+    fn from(sandbox: &Sandbox) -> Endpoints {
+        Endpoints {
+            api_url: sandbox.api_url(),
+            oauth_url: sandbox.token_url(),
+        }
+    }
+}
+
+/// The credentials every test run presents: the sandbox's defaults.
+pub const TEST_CREDENTIAL: &str = "sandbox";
+
+/// A run folder kept across runs, so that later runs read the journal earlier ones wrote.
+pub struct RunFolder {
+    pub dir: tempfile::TempDir,
+}
+
+impl RunFolder {
+    /// A new, empty run folder.
+    pub fn new() -> RunFolder {
+        RunFolder {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The roster's path.
+    pub fn roster(&self) -> PathBuf {
+        self.dir.path().join("roster.csv")
+    }
+
+    /// The results CSV's path.
+    pub fn results(&self) -> PathBuf {
+        self.dir.path().join("results.csv")
+    }
+
+    /// The journal's path.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.path().join("journal.sqlite3")
+    }
+
+    /// Writes `roster` and builds `zoom-onboard run` on it with this folder's results and
+    /// journal, sending to `endpoints` with the test credentials. Output is piped.
+    pub fn command(
+        &self,
+        endpoints: &Endpoints,
+        roster: &str,
+        extra: &[&str],
+    ) -> tokio::process::Command {
+        std::fs::write(self.roster(), roster).unwrap();
+        let mut command = command();
+        command
+            .arg("run")
+            .arg(self.roster())
+            .arg("--out")
+            .arg(self.results())
+            .arg("--state")
+            .arg(self.journal())
+            .args(["--api-url", &endpoints.api_url])
+            .args(["--oauth-url", &endpoints.oauth_url])
+            .args(extra)
+            .env("ZOOM_ACCOUNT_ID", TEST_CREDENTIAL)
+            .env("ZOOM_CLIENT_ID", TEST_CREDENTIAL)
+            .env("ZOOM_CLIENT_SECRET", TEST_CREDENTIAL)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command
+    }
+
+    /// Reads the results CSV this folder's last run wrote.
+    pub fn read_results(&self) -> Vec<ResultLine> {
+        read_results(&self.results())
+    }
+}
+
+/// What one run in a kept [`RunFolder`] left behind.
+pub struct Ran {
+    pub code: i32,
+    pub stderr: String,
+    pub results: Vec<ResultLine>,
+}
+
+impl Ran {
+    /// The results lines with `status`.
+    pub fn with_status(&self, status: &str) -> Vec<&ResultLine> {
+        self.results
+            .iter()
+            .filter(|line| line.status == status)
+            .collect()
+    }
+
+    /// How many results lines have `status`.
+    pub fn count(&self, status: &str) -> usize {
+        self.with_status(status).len()
+    }
+}
+
+/// Runs `zoom-onboard run` on `roster` in `folder` against `endpoints` and waits for it.
+pub async fn run_in(
+    folder: &RunFolder,
+    endpoints: &Endpoints,
+    roster: &str,
+    extra: &[&str],
+) -> Ran {
+    let output = folder
+        .command(endpoints, roster, extra)
+        .output()
+        .await
+        .unwrap();
+    ran(&output, folder)
+}
+
+/// Collects a finished run's exit code, stderr and results (none if no results file).
+pub fn ran(output: &Output, folder: &RunFolder) -> Ran {
+    Ran {
+        code: output.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        results: if folder.results().exists() {
+            folder.read_results()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// Sends `signal` (a name such as `INT`) to the process `pid` with kill(1).
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
