@@ -575,8 +575,8 @@ async fn a_second_sigint_quits_at_once_and_the_journal_still_finishes_the_roster
         seen.push_str(&line);
         seen.push('\n');
     }
-    let status = child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(4), "{seen}");
+    let exit = child.wait().await.unwrap();
+    assert_eq!(exit.code(), Some(4), "{seen}");
     assert!(seen.contains("quitting at once"), "{seen}");
     let sent_before_quitting = sandbox.stats().create_requests;
     assert!(sent_before_quitting > 0);
@@ -598,6 +598,28 @@ async fn a_second_sigint_quits_at_once_and_the_journal_still_finishes_the_roster
         stats.max_create_requests_per_email, 1,
         "the creates cut off by quitting were looked up, not sent again"
     );
+}
+
+/// Starts the run `kills` times and SIGKILLs it each time at a random moment (seeded) 0.2 to
+/// 1.2 s in. Every kill must land on a run still going.
+async fn kill_at_random_moments(
+    folder: &RunFolder,
+    endpoints: &Endpoints,
+    roster: &str,
+    extra: &[&str],
+    kills: u32,
+) {
+    let mut moments = StdRng::seed_from_u64(2026);
+    for kill in 1..=kills {
+        let mut child = folder.command(endpoints, roster, extra).spawn().unwrap();
+        let moment = Duration::from_millis(moments.random_range(200..=1200));
+        tokio::time::sleep(moment).await;
+        if let Some(exit) = child.try_wait().unwrap() {
+            panic!("the run ended ({exit}) before kill {kill}: the roster is too short");
+        }
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
 }
 
 /// The daily quota the crash test gives both the sandbox and the tool.
@@ -634,22 +656,8 @@ async fn killed_at_random_moments_every_row_still_ends_up_created_exactly_once()
         &flag,
     ];
 
-    let mut moments = StdRng::seed_from_u64(2026);
-    let mut kills = 0;
-    while kills < KILLS {
-        let mut child = folder.command(&endpoints, &roster, &extra).spawn().unwrap();
-        let moment = Duration::from_millis(moments.random_range(200..=1200));
-        tokio::time::sleep(moment).await;
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "the run ended ({status}) before kill {}: the roster is too short",
-                kills + 1
-            );
-        }
-        child.start_kill().unwrap();
-        child.wait().await.unwrap();
-        kills += 1;
-    }
+    kill_at_random_moments(&folder, &endpoints, &roster, &extra, KILLS).await;
+    let after_kills = sandbox.stats();
     let mut last = run_in(&folder, &endpoints, &roster, &extra).await;
     for _ in 0..3 {
         if last.code == 0 {
@@ -678,6 +686,10 @@ async fn killed_at_random_moments_every_row_still_ends_up_created_exactly_once()
     assert_ids_are_the_sandboxs(&last, &sandbox);
 
     let stats = sandbox.stats();
+    eprintln!(
+        "crash test: {KILLS} kills; {} users before the last runs; {stats:?}",
+        after_kills.users_created
+    );
     let emails: HashSet<String> = sandbox
         .users()
         .into_iter()
@@ -764,7 +776,11 @@ async fn a_fault_soak_of_5000_rows_loses_nothing_and_creates_each_once() {
     }
     assert_eq!(stats.users_created, ROWS as u64);
     assert_eq!(ids.len(), ROWS);
-    assert!(stats.faults_injected > 0 && stats.unauthorized_124 > 0 && stats.rate_limited_qps > 0);
+    // The faults were there to meet, and tokens were reissued (revoking the old ones) mid-run.
+    assert!(
+        stats.faults_injected > 0 && stats.tokens_issued > 1,
+        "{stats:?}"
+    );
     // The raw per-email count includes refused requests (5xx, drops, 401s, 429s); a create that
     // reached the account for a user already there is a 409 code 1005. None means each email
     // reached the account once: the creating request, and no second.
