@@ -4,6 +4,7 @@
 //! and reports; this module renders them and turns them into exit codes.
 
 mod journal;
+mod roster_args;
 mod run;
 mod summary;
 

@@ -19,8 +19,8 @@ use crate::submit::submission::{Submitter, Tally};
 use crate::zoom::auth::{AuthError, Credentials};
 use crate::zoom::client::{ClientConfig, ZoomClient};
 use crate::zoom::plan::Plan;
-use crate::zoom::rules::Action;
 
+use super::roster_args::RosterArgs;
 use super::summary;
 
 /// Zoom's API base.
@@ -60,15 +60,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub concurrency: Option<u32>,
 
-    /// The user type for rows without a type column: 1 Basic, 2 Licensed, 4 Unassigned,
-    /// 99 None (ssoCreate only).
-    #[arg(long = "type", value_name = "TYPE", default_value_t = 1)]
-    pub user_type: i64,
-
-    /// The action for rows without an action column: create, autoCreate, custCreate or
-    /// ssoCreate (any letter case).
-    #[arg(long, value_name = "ACTION", default_value = "create", value_parser = parse_action)]
-    pub action: Action,
+    /// How to read the roster.
+    #[command(flatten)]
+    pub reading: RosterArgs,
 
     /// Failed attempts (5xx, timeouts, dropped connections) before a row is deferred.
     #[arg(long, value_name = "N", default_value_t = 4,
@@ -107,11 +101,6 @@ pub struct RunArgs {
     pub clock_offset_seconds: i64,
 }
 
-fn parse_action(text: &str) -> Result<Action, String> {
-    Action::from_any_case(text)
-        .ok_or_else(|| "expected create, autoCreate, custCreate or ssoCreate".to_owned())
-}
-
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0 => Ok(seconds),
@@ -138,11 +127,7 @@ struct State {
 
 /// Runs `zoom-onboard run` and returns the exit code.
 pub async fn execute(args: RunArgs) -> u8 {
-    let options = RosterOptions {
-        default_action: args.action,
-        default_type: args.user_type,
-        ..RosterOptions::default()
-    };
+    let options = args.reading.options();
     let roster = match open_roster(&args.roster, &options) {
         Ok(roster) => roster,
         Err(error) => {

@@ -23,6 +23,11 @@ pub struct SandboxStats {
     /// The most create requests received for any one email (compared case-insensitively). More
     /// than 1 means some address was submitted more than once.
     pub max_create_requests_per_email: u64,
+    /// The most create requests for any one email that got past the faults that strike first,
+    /// the token check and the limits, and so reached the point where a user could be created.
+    /// A client that never creates a user twice keeps this at 1 unless it resends after finding
+    /// that no user exists, so at most 2 when faults make it look before resending.
+    pub max_admitted_creates_per_email: u64,
     /// Users created, ambiguous creates included.
     pub users_created: u64,
     /// Creates refused with 409 code 1005 because the email was already in the account.
@@ -96,6 +101,9 @@ pub(crate) struct Counters {
     pub(crate) totals: SandboxStats,
     /// Create requests per lowercased email.
     pub(crate) per_email: HashMap<String, u64>,
+    /// Admitted create requests per lowercased email; see
+    /// [`SandboxStats::max_admitted_creates_per_email`].
+    pub(crate) admitted_per_email: HashMap<String, u64>,
     /// Every token, create and look-up request, in order of arrival. It grows by one small
     /// record a request, which a rehearsal of tens of thousands of rows can afford.
     pub(crate) log: Vec<RequestRecord>,
@@ -110,6 +118,19 @@ impl Counters {
             *count += 1;
             self.totals.max_create_requests_per_email =
                 self.totals.max_create_requests_per_email.max(*count);
+        }
+    }
+
+    /// Counts a create request that was admitted to the point where it could create a user.
+    pub(crate) fn count_admitted_create_for(&mut self, email: Option<&str>) {
+        if let Some(email) = email {
+            let count = self
+                .admitted_per_email
+                .entry(email.to_lowercase())
+                .or_default();
+            *count += 1;
+            self.totals.max_admitted_creates_per_email =
+                self.totals.max_admitted_creates_per_email.max(*count);
         }
     }
 

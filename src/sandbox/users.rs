@@ -258,6 +258,9 @@ fn decide_create(
         }
     }
 
+    account
+        .counters
+        .count_admitted_create_for(body.as_ref().ok().and_then(email_of));
     let valid = match body.and_then(|body| check_body(&body)) {
         Ok(valid) => valid,
         Err(errors) => {

@@ -1352,3 +1352,24 @@ async fn the_sandbox_command_prints_where_it_listens_and_serves() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admitted_creates_leave_out_requests_refused_before_they_could_create() {
+    let sandbox = start(quiet_args()).await;
+    let client = client();
+    let token = fetch_token(&client, &sandbox).await;
+
+    let refused = create(&client, &sandbox, "not-a-token", &invite("ann@example.com")).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let created = create(&client, &sandbox, &token, &invite("ann@example.com")).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let conflict = create(&client, &sandbox, &token, &invite("ANN@example.com")).await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+
+    let stats = sandbox.stats();
+    assert_eq!(stats.max_create_requests_per_email, 3);
+    assert_eq!(
+        stats.max_admitted_creates_per_email, 2,
+        "the 401 could not have created"
+    );
+}
