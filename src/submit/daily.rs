@@ -9,9 +9,9 @@
 //! Zoom does not say whether actions other than `create` have a daily limit, so they are not
 //! counted; if one of them meets a daily 429 anyway, that action stops for the day.
 //!
-//! With a journal, every change to the count is also sent to it, so that the next run on the
-//! same day starts with what is left. A unit is recorded when it is taken, before its create
-//! goes out, so a crash can only overstate what was spent.
+//! With a journal, every change to the count is also recorded, so that the next run on the
+//! same day starts with what is left. A unit taken is on disk before its create goes out (the
+//! submission writes it with the in-flight mark), so a crash can only overstate what was spent.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
@@ -130,11 +130,9 @@ impl DailyBudget {
             };
         }
         if action.uses_daily_quota() {
+            // The journal hears of this unit from the submission, in the same durable write as
+            // its in-flight mark, before the create goes out.
             count.spent += 1;
-            self.record(JournalWrite::QuotaSpent {
-                day: count.day,
-                count: 1,
-            });
         }
         Grant::Granted { day: count.day }
     }

@@ -49,11 +49,12 @@ pub enum Record {
         /// What the journal records, if anything.
         note: Option<JournalNote>,
     },
-    /// A create is about to go out. `durable` answers `true` once the mark is on disk, or
-    /// `false` if the journal could not be written, in which case nothing may be sent.
-    InFlight {
-        /// The mark.
-        write: JournalWrite,
+    /// Writes that must be on disk before a create goes out: the in-flight mark and the unit
+    /// of quota it spends. `durable` answers `true` once they are, or `false` if the journal
+    /// could not be written, in which case nothing may be sent.
+    Durable {
+        /// The writes.
+        writes: Vec<JournalWrite>,
         /// The acknowledgement.
         durable: oneshot::Sender<bool>,
     },
@@ -68,11 +69,11 @@ pub enum Record {
 pub struct RecordSender(mpsc::UnboundedSender<Record>);
 
 impl RecordSender {
-    /// Marks a hire in flight and waits until the mark is on disk. `false` means the journal
-    /// could not be written and the create must not be sent.
-    pub async fn mark_in_flight(&self, write: JournalWrite) -> bool {
+    /// Records `writes` and waits until they are on disk. `false` means the journal could not
+    /// be written and the create they announce must not be sent.
+    pub async fn commit(&self, writes: Vec<JournalWrite>) -> bool {
         let (durable, answer) = oneshot::channel();
-        if self.0.send(Record::InFlight { write, durable }).is_err() {
+        if self.0.send(Record::Durable { writes, durable }).is_err() {
             return false;
         }
         answer.await.unwrap_or(false)
@@ -191,8 +192,11 @@ impl Recorder {
                     }
                     self.waiting.insert(sequence, outcome);
                 }
-                Record::InFlight { write, durable } => {
-                    writes.push(write);
+                Record::Durable {
+                    writes: durable_writes,
+                    durable,
+                } => {
+                    writes.extend(durable_writes);
                     acknowledgements.push(durable);
                 }
                 Record::Quota(write) => writes.push(write),

@@ -1,8 +1,8 @@
 //! One hire's submission: every attempt it takes, and the outcome rules that end it.
 //!
-//! Before its first create, a submission marks its hire in flight in the journal and waits until
-//! the mark is on disk, so that a crash at any moment leaves a record that the create may have
-//! gone out. Each attempt then follows one order: stop check, look-up if an earlier attempt may
+//! Before its first create, a submission marks its hire in flight in the journal, with the unit
+//! of daily quota the create spends, and waits until both are on disk, so that a crash at any
+//! moment leaves a record that the create may have gone out. Each attempt then follows one order: stop check, look-up if an earlier attempt may
 //! have created the user, quota, pacing, send, and reading the answer. The rules, from
 //! `shared/zoom-api.md`:
 //!
@@ -152,14 +152,6 @@ impl Submitter {
             if let Some(outcome) = self.before_attempt(hire, attempts).await {
                 return outcome;
             }
-            if !marked {
-                if !self.mark_in_flight(submission).await {
-                    let reason = "the journal could not be written".to_owned();
-                    self.stop.stop(StopReason::Unavailable(reason.clone()));
-                    return self.deferred(hire, attempts, format!("not sent: {reason}"));
-                }
-                marked = true;
-            }
             let day = match self.budget.take(hire.action) {
                 Grant::Granted { day } => day,
                 Grant::Spent { until_reset, .. } => {
@@ -169,6 +161,13 @@ impl Submitter {
                     return self.deferred(hire, attempts, quota_spent_message(hire));
                 }
             };
+            if !self.record_attempt(submission, day, !marked).await {
+                self.budget.give_back(hire.action, day);
+                let reason = "the journal could not be written".to_owned();
+                self.stop.stop(StopReason::Unavailable(reason.clone()));
+                return self.deferred(hire, attempts, format!("not sent: {reason}"));
+            }
+            marked = true;
             self.pacer.ready().await;
             if let Some(reason) = self.stop.reason() {
                 self.budget.give_back(hire.action, day);
@@ -184,18 +183,29 @@ impl Submitter {
         }
     }
 
-    /// Marks the hire in flight and waits until the mark is on disk.
-    async fn mark_in_flight(&self, submission: &Submission) -> bool {
+    /// Puts on disk what must be there before a create goes out: the hire's in-flight mark
+    /// (before its first create) and the unit of the day's quota the create spends.
+    async fn record_attempt(
+        &self,
+        submission: &Submission,
+        day: jiff::civil::Date,
+        first: bool,
+    ) -> bool {
         let hire = &submission.hire;
-        self.record
-            .mark_in_flight(JournalWrite::InFlight {
+        let mut writes = Vec::with_capacity(2);
+        if first {
+            writes.push(JournalWrite::InFlight {
                 email_key: hire.email_key.clone(),
                 row: hire.row,
                 email: hire.user_info.email.clone(),
                 content_hash: submission.content_hash.clone(),
                 at: jiff::Timestamp::now(),
-            })
-            .await
+            });
+        }
+        if hire.action.uses_daily_quota() {
+            writes.push(JournalWrite::QuotaSpent { day, count: 1 });
+        }
+        writes.is_empty() || self.record.commit(writes).await
     }
 
     /// Sleeps until the daily quota comes back; `false` if the run stopped meanwhile.
