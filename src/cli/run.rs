@@ -96,6 +96,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub wait_for_quota: bool,
 
+    /// For benchmarks against a sandbox without limits: pace at N requests a second whatever
+    /// the plan says. Against Zoom this would only earn 429s.
+    #[arg(long, hide = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub unchecked_rate: Option<u32>,
+
     /// For tests: shift the tool's UTC clock by this many seconds.
     #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
     pub clock_offset_seconds: i64,
@@ -233,9 +238,8 @@ async fn submit_all(
         Err(AuthError::Rejected { reason }) => stop.stop(StopReason::CredentialsRejected(reason)),
         Err(AuthError::Unavailable { reason }) => stop.stop(StopReason::Unavailable(reason)),
     }
-    let rate = args.max_rate.map_or(args.plan.light_per_second(), |max| {
-        max.min(args.plan.light_per_second())
-    });
+    let plan_rate = args.unchecked_rate.unwrap_or(args.plan.light_per_second());
+    let rate = args.max_rate.map_or(plan_rate, |max| max.min(plan_rate));
     let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
     let concurrency = args
         .concurrency
