@@ -37,13 +37,22 @@ mod decode;
 mod error;
 mod header;
 mod reader;
+mod report;
+mod select;
+mod source;
 mod tokenize;
+mod workbook;
 
 pub use check::{Hire, RosterRow, Verdict};
 pub use decode::{EncodingSource, encoding_for_label};
 pub use error::{RosterError, visible};
 pub use header::{ChosenBy, Column, ColumnChoice, Field, HEADER_SEARCH_RECORDS, UnknownField};
-pub use reader::{Layout, Preflight, Roster, RosterOptions, RosterRows, preflight};
+pub use reader::{
+    Decided, Format, Layout, LeftOut, Preflight, Roster, RosterOptions, RosterRows, preflight,
+};
+pub use report::{QuotaPlan, Reason, RosterReport, Tally};
+pub use select::{ChosenFilter, FilterKind, RowFilter};
+pub use workbook::Sheet;
 
 #[cfg(test)]
 mod proptests;

@@ -81,7 +81,7 @@ fn plain_comma_roster_with_checks_and_duplicates() {
                 ANN@example.com ,Ann,Again,,\n\
                 cy@example.com,Cy,Wu,1.0,AutoCreate\n";
     let (layout, rows) = read(text.as_bytes());
-    assert_eq!((layout.header_row, layout.delimiter), (1, b','));
+    assert_eq!((layout.header_row, layout.delimiter()), (1, Some(b',')));
     let numbers: Vec<u64> = rows.iter().map(|row| row.row).collect();
     assert_eq!(numbers, [2, 3, 6, 7]);
     assert_eq!(hire(&rows[0]).user_info.user_type, 2);
@@ -156,10 +156,10 @@ fn german_excel_semicolon_export_in_windows_1252() {
     };
     let (layout, rows) = read_with(&bytes, &options);
     assert_eq!(
-        (layout.header_row, layout.delimiter_name()),
+        (layout.header_row, layout.delimiter_name().unwrap()),
         (3, "semicolon".to_owned())
     );
-    assert_eq!(layout.encoding_name(), "windows-1252");
+    assert_eq!(layout.encoding_name(), Some("windows-1252"));
     assert_eq!(
         people(&rows),
         [
@@ -196,8 +196,8 @@ fn byte_order_marks_utf8_and_utf16() {
         (no_mark, "UTF-16LE"),
     ] {
         let (layout, rows) = read(&bytes);
-        assert_eq!(layout.encoding_name(), encoding);
-        assert_eq!(layout.delimiter, b'\t');
+        assert_eq!(layout.encoding_name(), Some(encoding));
+        assert_eq!(layout.delimiter(), Some(b'\t'));
         assert_eq!(
             layout.headers[0], "Email",
             "the mark is not part of the header"
