@@ -270,8 +270,11 @@ async fn submit_all(
         tally: Tally::default(),
     });
     let signals = tokio::spawn(stop_on_signals(Arc::clone(&submitter)));
+    let filtered = !roster.layout().filters.is_empty();
+    let rows = roster.rows();
+    let left_out = rows.left_out();
     let pipeline = Pipeline {
-        rows: roster.rows(),
+        rows,
         submitter: Arc::clone(&submitter),
         records,
         results,
@@ -293,6 +296,7 @@ async fn submit_all(
         report: &report,
         rate_limit: rate.get(),
         quota: (day, spent, daily_quota),
+        left_out: filtered.then(|| left_out.count()),
         results: out,
         journal: &state.path,
         throwaway_journal: state.throwaway.is_some(),

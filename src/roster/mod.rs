@@ -37,7 +37,7 @@ mod decode;
 mod error;
 mod header;
 mod reader;
-mod report;
+pub mod report;
 mod select;
 mod source;
 mod tokenize;

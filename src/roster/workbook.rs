@@ -162,7 +162,7 @@ impl RecordSource for SheetRecords {
 pub(crate) fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
-        Data::String(text) => text.clone(),
+        Data::String(text) | Data::DurationIso(text) => text.clone(),
         Data::Int(number) => number.to_string(),
         Data::Float(number) => number_text(*number),
         Data::Bool(true) => "TRUE".to_owned(),
@@ -181,7 +181,6 @@ pub(crate) fn cell_text(cell: &Data) -> String {
             }
         }
         Data::DateTimeIso(text) => iso_text(text),
-        Data::DurationIso(text) => text.clone(),
     }
 }
 
@@ -217,7 +216,7 @@ fn duration_text(days: f64) -> String {
     )
 }
 
-/// An ISO 8601 date or date-time from an OpenDocument cell, as a person would type it: the date
+/// An ISO 8601 date or date-time from an `OpenDocument` cell, as a person would type it: the date
 /// alone at midnight, otherwise with a space before the time.
 fn iso_text(text: &str) -> String {
     match text.split_once('T') {
