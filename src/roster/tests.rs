@@ -371,3 +371,46 @@ fn rows_can_be_read_on_a_blocking_thread() {
     assert_send::<Roster>();
     assert_send::<RosterRows>();
 }
+
+#[test]
+fn rows_left_out_are_counted_not_checked_and_claim_no_email() {
+    let text = "Email,Status\n\
+                ann@example.com,Left\n\
+                not-an-email,Left\n\
+                ann@example.com,Hired\n\
+                \n\
+                bob@example.com,hired\n";
+    let options = RosterOptions {
+        filters: vec![RowFilter::parse(FilterKind::Where, "status=Hired").unwrap()],
+        ..RosterOptions::default()
+    };
+    let roster = open_bytes(text.as_bytes(), &options).unwrap();
+    assert_eq!(roster.layout().filters[0].column.position, 1);
+    let rows = roster.rows();
+    let left_out = rows.left_out();
+    let rows: Vec<RosterRow> = rows.collect::<Result<_, _>>().unwrap();
+    assert_eq!(
+        people(&rows),
+        [person(4, "ann@example.com", "", "", "")],
+        "the left-out row 2 does not make row 4 a duplicate"
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(left_out.count(), 3, "blank rows are not counted");
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    let found = preflight(file.path(), &options).unwrap();
+    assert_eq!((found.data_rows, found.left_out), (1, 3));
+}
+
+#[test]
+fn sheet_is_refused_for_a_text_roster() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"Email\nann@example.com\n").unwrap();
+    let options = RosterOptions {
+        sheet: Some("Staff".into()),
+        ..RosterOptions::default()
+    };
+    let error = Roster::open(file.path(), &options).err().unwrap();
+    assert!(matches!(error, RosterError::SheetOfText), "{error:?}");
+}

@@ -630,3 +630,118 @@ async fn check_exits_0_when_clean_and_2_for_a_whole_roster_problem() {
         no_email.stderr
     );
 }
+
+/// A minimal `.ods` roster, written here as its XML inside a stored ZIP archive: a title row, a
+/// header, and typed cells (a float type, a date, an identifier with leading zeros as text).
+fn open_document_sheet() -> Vec<u8> {
+    use std::io::Write as _;
+    use zip::write::SimpleFileOptions;
+
+    let text = |value: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"string\"><text:p>{value}</text:p></table:table-cell>"
+        )
+    };
+    let float = |value: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"float\" office:value=\"{value}\"><text:p>{value}</text:p></table:table-cell>"
+        )
+    };
+    let date = |value: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"date\" office:date-value=\"{value}\"><text:p>{value}</text:p></table:table-cell>"
+        )
+    };
+    let row = |cells: &[String]| format!("<table:table-row>{}</table:table-row>", cells.concat());
+    let rows = [
+        row(&[text("Onboarding list")]),
+        row(&[
+            text("Email"),
+            text("Vorname"),
+            text("Nachname"),
+            text("Benutzertyp"),
+            text("Start"),
+            text("ID"),
+        ]),
+        row(&[
+            text("ann@example.com"),
+            text("Anneliese"),
+            text("Weiß"),
+            float("2"),
+            date("2026-12-01"),
+            text("00042"),
+        ]),
+        row(&[
+            text("bob@example.com"),
+            text("Bob"),
+            text("Öz"),
+            float("1.0"),
+            date("2026-11-02"),
+            text("00043"),
+        ]),
+    ];
+    let content = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <office:document-content \
+         xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" \
+         xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" \
+         xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" office:version=\"1.2\">\
+         <office:body><office:spreadsheet><table:table table:name=\"Neu\">{}</table:table>\
+         </office:spreadsheet></office:body></office:document-content>",
+        rows.concat()
+    );
+    let manifest = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0\" \
+         manifest:version=\"1.2\">\
+         <manifest:file-entry manifest:full-path=\"/\" \
+         manifest:media-type=\"application/vnd.oasis.opendocument.spreadsheet\"/>\
+         <manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>\
+         </manifest:manifest>";
+
+    let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, body) in [
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet"),
+        ("META-INF/manifest.xml", manifest),
+        ("content.xml", content.as_str()),
+    ] {
+        archive.start_file(name, stored).unwrap();
+        archive.write_all(body.as_bytes()).unwrap();
+    }
+    archive.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ods_roster_runs_end_to_end() {
+    let sandbox = start(sandbox_args()).await;
+    let finished = run_file(
+        &sandbox,
+        "neu.ods",
+        &open_document_sheet(),
+        &["--where", "Start=2026-12-01", "--where", "ID=00042"],
+    )
+    .await;
+    assert_eq!(finished.code, 0, "{}", finished.stderr);
+    assert_eq!(statuses(&finished), [(3, "created")]);
+    assert_eq!(
+        received(&sandbox),
+        [
+            json!({"email": "ann@example.com", "type": 2, "first_name": "Anneliese", "last_name": "Weiß"})
+        ]
+    );
+
+    let checked = check_file("neu.ods", &open_document_sheet(), &[]).await;
+    assert_eq!(checked.code, 0, "{}", checked.stderr);
+    assert!(
+        checked
+            .stdout
+            .contains("workbook   ods, sheet \"Neu\" (the first sheet)"),
+        "{}",
+        checked.stdout
+    );
+    assert!(
+        checked.stdout.contains("  valid              2"),
+        "{}",
+        checked.stdout
+    );
+}
