@@ -31,7 +31,8 @@ pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
 /// Options of `zoom-onboard run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The roster: a CSV of new hires with at least an email column.
+    /// The roster: a CSV file or a workbook (.xlsx, .ods) of new hires with at least an email
+    /// column.
     pub roster: PathBuf,
 
     /// Where to write the results CSV [default: beside the roster, as NAME.results.csv].
