@@ -3,6 +3,8 @@
 //! This is the only layer that touches the terminal. The library below it returns outcomes
 //! and reports; this module renders them and turns them into exit codes.
 
+mod check;
+mod check_report;
 mod journal;
 mod roster_args;
 mod run;
@@ -13,6 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::outcome::exit_code;
 use crate::sandbox;
 
+pub use check::CheckArgs;
 pub use run::RunArgs;
 
 const EXIT_CODES_HELP: &str = "\
@@ -24,6 +27,12 @@ Exit codes:
   4  some rows deferred (daily quota, repeated failures, a stop), none invalid or failed:
      run again later
   5  Zoom rejected the credentials";
+
+const CHECK_EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  every row valid, duplicate or left out
+  2  usage or whole-roster error
+  3  some rows invalid: see the report, or the results with --out";
 
 /// Onboard new hires into Zoom in bulk from a CSV roster.
 #[derive(Debug, Parser)]
@@ -45,6 +54,11 @@ pub enum Command {
     /// Create every hire of a roster in Zoom and write a results CSV.
     #[command(after_help = EXIT_CODES_HELP)]
     Run(RunArgs),
+    /// Read and check a roster as run would, without sending anything, and report what was
+    /// found: how it was read, valid, invalid, duplicate and left-out rows, and the days of
+    /// create quota it needs.
+    #[command(after_help = CHECK_EXIT_CODES_HELP)]
+    Check(CheckArgs),
     /// Serve a stand-in for Zoom's user API on this machine, until Ctrl-C.
     Sandbox(sandbox::SandboxArgs),
     /// Read the journal: the durable record of what runs did.
@@ -56,6 +70,7 @@ pub async fn run(cli: Cli) -> u8 {
     start_logging(cli.verbose);
     match cli.command {
         Command::Run(args) => run::execute(args).await,
+        Command::Check(args) => check::execute(&args),
         Command::Journal(args) => journal::execute(args),
         Command::Sandbox(args) => match sandbox::serve(args).await {
             Ok(()) => exit_code::DONE,

@@ -31,7 +31,8 @@ pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
 /// Options of `zoom-onboard run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The roster: a CSV of new hires with at least an email column.
+    /// The roster: a CSV file or a workbook (.xlsx, .ods) of new hires with at least an email
+    /// column.
     pub roster: PathBuf,
 
     /// Where to write the results CSV [default: beside the roster, as NAME.results.csv].
@@ -274,8 +275,11 @@ async fn submit_all(
         tally: Tally::default(),
     });
     let signals = tokio::spawn(stop_on_signals(Arc::clone(&submitter)));
+    let filtered = !roster.layout().filters.is_empty();
+    let rows = roster.rows();
+    let left_out = rows.left_out();
     let pipeline = Pipeline {
-        rows: roster.rows(),
+        rows,
         submitter: Arc::clone(&submitter),
         records,
         results,
@@ -297,6 +301,7 @@ async fn submit_all(
         report: &report,
         rate_limit: rate.get(),
         quota: (day, spent, daily_quota),
+        left_out: filtered.then(|| left_out.count()),
         results: out,
         journal: &state.path,
         throwaway_journal: state.throwaway.is_some(),

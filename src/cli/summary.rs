@@ -15,6 +15,8 @@ pub struct Summary<'a> {
     pub rate_limit: u32,
     /// The UTC day, creates spent on it, and the daily quota.
     pub quota: (jiff::civil::Date, u64, u64),
+    /// Rows `--where` and `--skip-where` left out; `None` when neither was given.
+    pub left_out: Option<u64>,
     /// Where the results went.
     pub results: &'a Path,
     /// Where the journal is.
@@ -36,6 +38,13 @@ pub fn render(summary: &Summary<'_>) -> String {
             "  {:<10} {:>7}",
             status.as_str(),
             report.count(status)
+        );
+    }
+    if let Some(left_out) = summary.left_out {
+        let _ = writeln!(
+            text,
+            "  {:<10} {left_out:>7}  (by --where/--skip-where; not in the results)",
+            "left out"
         );
     }
     let rate = if seconds > 0.0 {

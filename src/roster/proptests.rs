@@ -228,7 +228,7 @@ proptest! {
         let (bytes, options, expected_rows) = write_roster(&people, &shape);
         let roster = Roster::from_reader(Box::new(Cursor::new(bytes)), &options)
             .map_err(|error| TestCaseError::fail(error.to_string()))?;
-        prop_assert_eq!(roster.layout().delimiter, shape.delimiter);
+        prop_assert_eq!(roster.layout().delimiter(), Some(shape.delimiter));
         let rows: Vec<RosterRow> = roster
             .rows()
             .collect::<Result<_, _>>()

@@ -200,25 +200,11 @@ fn read_steps(
 
 /// Turns a checked row into a step, asking the journal about a ready hire.
 fn prepare(row: RosterRow, history: Option<&History>) -> Result<Step, PipelineError> {
-    let hire = match row.verdict {
-        Verdict::Ready(hire) => hire,
-        Verdict::Invalid(message) => {
-            return Ok(Step::Known(Outcome::unsent(
-                row.row,
-                row.email,
-                Status::Invalid,
-                message,
-            )));
-        }
-        Verdict::Duplicate { first_row } => {
-            let message = format!("same email as row {first_row}: not sent again");
-            return Ok(Step::Known(Outcome::unsent(
-                row.row,
-                row.email,
-                Status::Duplicate,
-                message,
-            )));
-        }
+    if let Some(outcome) = Outcome::of_unsent_row(&row) {
+        return Ok(Step::Known(outcome));
+    }
+    let Verdict::Ready(hire) = row.verdict else {
+        unreachable!("every verdict but ready has an unsent outcome");
     };
     let content_hash = prior::content_hash(&hire);
     let (entry, retry_failed) = match history {

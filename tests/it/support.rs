@@ -343,3 +343,85 @@ pub fn send_signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(status.success(), "kill -{signal} {pid}");
 }
+
+/// Runs `zoom-onboard run` on a roster file of exactly `bytes`, named `file_name`, against
+/// `sandbox` with its credentials.
+pub async fn run_file(
+    sandbox: &Sandbox,
+    file_name: &str,
+    bytes: &[u8],
+    extra: &[&str],
+) -> Finished {
+    let dir = tempfile::tempdir().unwrap();
+    let roster_path = dir.path().join(file_name);
+    std::fs::write(&roster_path, bytes).unwrap();
+    let out = dir.path().join("results.csv");
+    let output = command()
+        .arg("run")
+        .arg(&roster_path)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(dir.path().join("journal.sqlite3"))
+        .args([
+            "--api-url",
+            &sandbox.api_url(),
+            "--oauth-url",
+            &sandbox.token_url(),
+        ])
+        .args(extra)
+        .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
+        .env("ZOOM_CLIENT_ID", sandbox.client_id())
+        .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
+        .output()
+        .await
+        .unwrap();
+    finished(&output, &out, dir)
+}
+
+/// What one `zoom-onboard check` left behind.
+pub struct Checked {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The results written with `--out`.
+    pub results: Vec<ResultLine>,
+    /// Whether the results file exists.
+    pub wrote_results: bool,
+}
+
+/// Runs `zoom-onboard check --out` on a roster file of exactly `bytes`, named `file_name`.
+pub async fn check_file(file_name: &str, bytes: &[u8], extra: &[&str]) -> Checked {
+    let dir = tempfile::tempdir().unwrap();
+    let roster_path = dir.path().join(file_name);
+    std::fs::write(&roster_path, bytes).unwrap();
+    let out = dir.path().join("results.csv");
+    let output = command()
+        .arg("check")
+        .arg(&roster_path)
+        .arg("--out")
+        .arg(&out)
+        .args(extra)
+        .output()
+        .await
+        .unwrap();
+    let wrote_results = out.exists();
+    Checked {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        results: if wrote_results {
+            read_results(&out)
+        } else {
+            Vec::new()
+        },
+        wrote_results,
+    }
+}
+
+/// The `user_info` objects the sandbox received, as JSON text, ordered by email.
+pub fn received(sandbox: &Sandbox) -> Vec<serde_json::Value> {
+    let mut users = sandbox.users();
+    users.sort_by(|a, b| a.email.cmp(&b.email));
+    users.into_iter().map(|user| user.user_info).collect()
+}
