@@ -63,7 +63,8 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_zoom-onboard"))
 }
 
-/// A command for the binary with no Zoom variables inherited from the developer's shell.
+/// A command for the binary with no Zoom variables, settings variables or configuration file
+/// inherited from the developer's shell and home folder.
 pub fn command() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary());
     for name in [
@@ -71,15 +72,22 @@ pub fn command() -> tokio::process::Command {
         "ZOOM_CLIENT_ID",
         "ZOOM_CLIENT_SECRET",
         "ZOOM_ACCESS_TOKEN",
-        "ZOOM_API_URL",
-        "ZOOM_OAUTH_URL",
         "RUST_LOG",
-    ] {
+        "NO_COLOR",
+    ]
+    .into_iter()
+    .chain(zoom_onboard::cli::config::SETTING_VARIABLES)
+    {
         command.env_remove(name);
     }
+    // The platform's configuration folder is looked in for a config.toml; point it nowhere.
+    command.env("XDG_CONFIG_HOME", NO_CONFIG_HOME);
     command.kill_on_drop(true);
     command
 }
+
+/// A configuration folder that does not exist, so that no developer's config.toml is read.
+pub const NO_CONFIG_HOME: &str = "/nonexistent/zoom-onboard-tests/config";
 
 /// Runs `zoom-onboard run` on `roster` against `sandbox` with its credentials.
 pub async fn run_against(sandbox: &Sandbox, roster: &str, extra: &[&str]) -> Finished {
