@@ -174,6 +174,13 @@ impl Sandbox {
         self.shared.lock().created_users()
     }
 
+    /// The access tokens still live, so that a test can check that none leaked into a file or
+    /// a log.
+    #[must_use]
+    pub fn live_tokens(&self) -> Vec<String> {
+        self.shared.lock().live_tokens()
+    }
+
     /// How many create requests named this email, in any letter case.
     #[must_use]
     pub fn create_requests_for(&self, email: &str) -> u64 {

@@ -176,6 +176,11 @@ impl State {
         token
     }
 
+    /// Every token issued and not yet revoked or expired.
+    pub(crate) fn live_tokens(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+
     /// Whether a bearer token is live at `now`.
     pub(crate) fn check_token(&self, token: &str, now: Timestamp) -> TokenCheck {
         match self.tokens.get(token) {
