@@ -264,3 +264,210 @@ fn stderr(output: &Output) -> String {
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// The modes of the files in `folder`, but the roster's, by name.
+#[cfg(unix)]
+fn modes(folder: &Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut modes: Vec<(String, u32)> = std::fs::read_dir(folder)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name() != "roster.csv")
+        // A run may remove a file between the listing and this look, as SQLite does its -wal.
+        .filter_map(|entry| {
+            let mode = entry.metadata().ok()?.permissions().mode() & 0o777;
+            Some((entry.file_name().to_string_lossy().into_owned(), mode))
+        })
+        .collect();
+    modes.sort();
+    modes
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn files_with_personal_data_are_private_whatever_the_umask_and_their_old_mode() {
+    // Slow answers keep the run going long enough to see the journal's -wal and -shm, which
+    // SQLite removes when the run closes the journal.
+    let sandbox = start(SandboxArgs {
+        latency_ms: 60,
+        ..sandbox_args()
+    })
+    .await;
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    let roster = dir.join("roster.csv");
+    let results = dir.join("results.csv");
+    let export = dir.join("export.csv");
+    let journal = dir.join("journal.sqlite3");
+    for (round, hires) in [(1, 5), (2, 8)] {
+        // Every file there is loosened first: the first round finds old results and an old
+        // export, the second also a journal and its companions.
+        for file in [&results, &export] {
+            std::fs::write(file, "old").unwrap();
+        }
+        for (name, _) in modes(dir) {
+            set_mode(&dir.join(name), 0o644);
+        }
+        std::fs::write(&roster, support::roster_of(hires)).unwrap();
+
+        let mut run = command_with_umask("022")
+            .arg("run")
+            .arg(&roster)
+            .arg("--out")
+            .arg(&results)
+            .arg("--state")
+            .arg(&journal)
+            .args(["--api-url", &sandbox.api_url()])
+            .args(["--oauth-url", &sandbox.token_url()])
+            .args(["--concurrency", "1"])
+            .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
+            .env("ZOOM_CLIENT_ID", sandbox.client_id())
+            .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut while_running = std::collections::BTreeMap::new();
+        let status = loop {
+            if let Some(status) = run.try_wait().unwrap() {
+                break status;
+            }
+            while_running.extend(modes(dir));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        };
+        assert_eq!(status.code(), Some(0), "round {round}");
+        for companion in ["journal.sqlite3-wal", "journal.sqlite3-shm"] {
+            let mode = while_running.get(companion);
+            assert_eq!(mode, Some(&0o600), "round {round}: {companion} while running");
+        }
+        let output = command_with_umask("022")
+            .args(["journal", "export", "--state"])
+            .arg(&journal)
+            .arg("--out")
+            .arg(&export)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+        let modes = modes(dir);
+        let names: Vec<&str> = modes.iter().map(|(name, _)| name.as_str()).collect();
+        for expected in ["results.csv", "export.csv", "journal.sqlite3"] {
+            assert!(names.contains(&expected), "round {round}: {names:?}");
+        }
+        for (name, mode) in &modes {
+            assert_eq!(*mode, 0o600, "round {round}: {name} has mode {mode:o}");
+        }
+    }
+}
+
+/// Cells a spreadsheet would run as a formula, in the email and name columns.
+const FORMULA_ROSTER: &str = "Email,First Name,Last Name\n\
+    =cmd@example.com,=HYPERLINK(\"http://evil.example\"),Lee\n\
+    +sum@example.com,+1+1,Ray\n\
+    -minus@example.com,-2-3,Ox\n\
+    plain@example.com,@SUM(A1),\"=1,\"\"quoted\"\"\"\n\
+    @at@example.com,At,Sign\n\
+    \"\ttab@example.com\",Tab,Lead\n\
+    \"\rcr@example.com\",Cr,Lead\n";
+
+/// Whether a spreadsheet would run `cell` as a formula.
+fn runs_as_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn formula_cells_are_defused_in_results_and_sent_to_zoom_unchanged() {
+    let sandbox = start(sandbox_args()).await;
+    let finished = support::run_against(&sandbox, FORMULA_ROSTER, &[]).await;
+    assert_eq!(finished.code, 3, "{}", finished.stderr);
+
+    let emails: Vec<(&str, &str)> = finished
+        .results
+        .iter()
+        .map(|line| (line.email.as_str(), line.status.as_str()))
+        .collect();
+    assert_eq!(
+        &emails[..4],
+        [
+            ("'=cmd@example.com", "created"),
+            ("'+sum@example.com", "created"),
+            ("'-minus@example.com", "created"),
+            ("plain@example.com", "created"),
+        ],
+        "{emails:?}"
+    );
+    assert_eq!(emails[4], ("'@at@example.com", "invalid"));
+    for line in &finished.results {
+        for cell in [&line.email, &line.user_id, &line.message] {
+            assert!(!runs_as_formula(cell), "row {}: {cell:?}", line.row);
+        }
+    }
+
+    let mut received = support::received(&sandbox);
+    received.sort_by_key(|user| user["email"].as_str().unwrap().to_owned());
+    assert_eq!(
+        received,
+        [
+            json!({"email": "+sum@example.com", "type": 1, "first_name": "+1+1",
+                   "last_name": "Ray"}),
+            json!({"email": "-minus@example.com", "type": 1, "first_name": "-2-3",
+                   "last_name": "Ox"}),
+            json!({"email": "=cmd@example.com", "type": 1,
+                   "first_name": "=HYPERLINK(\"http://evil.example\")", "last_name": "Lee"}),
+            json!({"email": "cr@example.com", "type": 1, "first_name": "Cr",
+                   "last_name": "Lead"}),
+            json!({"email": "plain@example.com", "type": 1, "first_name": "@SUM(A1)",
+                   "last_name": "=1,\"quoted\""}),
+            json!({"email": "tab@example.com", "type": 1, "first_name": "Tab",
+                   "last_name": "Lead"}),
+        ],
+        "names go to Zoom as written; the roster trims spaces, tabs and CRs around an email \
+         as it trims them around every cell"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_zoom_message_with_commas_quotes_and_newlines_stays_one_cell() {
+    let zoom = MockServer::start().await;
+    let message = "=Invalid field, \"email\": see\nhttps://developers.zoom.us, line two";
+    Mock::given(method("POST"))
+        .and(path("/v2/users"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": 300,
+            "message": message,
+        })))
+        .expect(2)
+        .mount(&zoom)
+        .await;
+    let folder = tempfile::tempdir().unwrap();
+    let roster = folder.path().join("roster.csv");
+    std::fs::write(&roster, support::roster_of(2)).unwrap();
+    let results = folder.path().join("results.csv");
+    let output = command()
+        .arg("run")
+        .arg(&roster)
+        .arg("--out")
+        .arg(&results)
+        .arg("--state")
+        .arg(folder.path().join("journal.sqlite3"))
+        .args(["--api-url", &format!("{}/v2", zoom.uri())])
+        .args(["--oauth-url", &format!("{}/oauth/token", zoom.uri())])
+        .env("ZOOM_ACCESS_TOKEN", "a-ready-token")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+
+    let mut reader = csv::Reader::from_path(&results).unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record.len(), zoom_onboard::results::COLUMNS.len());
+        assert_eq!(&record[2], "failed");
+        assert!(record[6].contains(&message[1..]), "{:?}", &record[6]);
+        assert!(!runs_as_formula(&record[6]), "{:?}", &record[6]);
+    }
+    let lines = read_results(&results);
+    assert_eq!(lines.len(), 2);
+}
