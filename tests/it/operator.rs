@@ -27,6 +27,19 @@ const CANARY_TOKEN: &str = "canary-token-5d1e9b";
 const CANARY_ACCOUNT: &str = "canary-account-a81f";
 const CANARY_CLIENT: &str = "canary-client-c02e";
 
+/// The environment of a run with the credentials the canary sandbox accepts.
+const GOOD_ENV: [(&str, &str); 3] = [
+    ("ZOOM_ACCOUNT_ID", CANARY_ACCOUNT),
+    ("ZOOM_CLIENT_ID", CANARY_CLIENT),
+    ("ZOOM_CLIENT_SECRET", CANARY_SECRET),
+];
+/// The environment of a run with a client secret the canary sandbox refuses.
+const WRONG_ENV: [(&str, &str); 3] = [
+    ("ZOOM_ACCOUNT_ID", CANARY_ACCOUNT),
+    ("ZOOM_CLIENT_ID", CANARY_CLIENT),
+    ("ZOOM_CLIENT_SECRET", CANARY_WRONG_SECRET),
+];
+
 /// How much logging a job asks for: flags, and `RUST_LOG`.
 struct LogLevel {
     name: &'static str,
@@ -170,16 +183,7 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
              ZOOM_CLIENT_SECRET={CANARY_SECRET}\n"
         ),
     );
-    let good = [
-        ("ZOOM_ACCOUNT_ID", CANARY_ACCOUNT),
-        ("ZOOM_CLIENT_ID", CANARY_CLIENT),
-        ("ZOOM_CLIENT_SECRET", CANARY_SECRET),
-    ];
-    let wrong = [
-        ("ZOOM_ACCOUNT_ID", CANARY_ACCOUNT),
-        ("ZOOM_CLIENT_ID", CANARY_CLIENT),
-        ("ZOOM_CLIENT_SECRET", CANARY_WRONG_SECRET),
-    ];
+    let (good, wrong) = (GOOD_ENV, WRONG_ENV);
     // The ids may be shown masked, but only the secrets are checked in every output: the
     // journal keys its records by account id on purpose.
     let fixed_secrets = [
@@ -197,7 +201,14 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         let output = job("run", level, &run("accepted"), &good, &fixed_secrets).await;
         assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 
-        let output = job("rejected run", level, &run("rejected"), &wrong, &fixed_secrets).await;
+        let output = job(
+            "rejected run",
+            level,
+            &run("rejected"),
+            &wrong,
+            &fixed_secrets,
+        )
+        .await;
         assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
 
         let token = [("ZOOM_ACCESS_TOKEN", ready_token.as_str())];
@@ -205,7 +216,14 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 
         let refused = [("ZOOM_ACCESS_TOKEN", CANARY_TOKEN)];
-        let output = job("refused token", level, &run("refused"), &refused, &fixed_secrets).await;
+        let output = job(
+            "refused token",
+            level,
+            &run("refused"),
+            &refused,
+            &fixed_secrets,
+        )
+        .await;
         assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
 
         // A credentials file wins over the environment's wrong secret.
@@ -214,37 +232,7 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         let output = job("file run", level, &args, &wrong, &fixed_secrets).await;
         assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 
-        let roster = dir.join(format!("l{index}-check.csv"));
-        std::fs::write(&roster, canary_roster("check")).unwrap();
-        let args = ["check".into(), roster.into()];
-        let output = job("check", level, &args, &good, &fixed_secrets).await;
-        assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-
-        let all_secrets = [&fixed_secrets[..], &[CANARY_ACCOUNT, CANARY_CLIENT]].concat();
-        let output = job("config", level, &["config".into()], &good, &all_secrets).await;
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        let args = ["config".into(), "--credentials".into(), good_file.clone().into()];
-        let output = job("config --credentials", level, &args, &wrong, &all_secrets).await;
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        assert!(stdout(&output).contains("ZOOM_CLIENT_SECRET  ****"));
-
-        let export = |out: Option<PathBuf>| {
-            let mut args: Vec<OsString> = vec![
-                "journal".into(),
-                "export".into(),
-                "--state".into(),
-                dir.join("journal.sqlite3").into(),
-            ];
-            if let Some(out) = out {
-                args.extend(["--out".into(), out.into()]);
-            }
-            args
-        };
-        let output = job("export", level, &export(None), &good, &fixed_secrets).await;
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        let args = export(Some(dir.join("export.csv")));
-        let output = job("export --out", level, &args, &good, &fixed_secrets).await;
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        jobs_that_send_nothing(level, index, dir, &good_file, &fixed_secrets).await;
 
         let live = sandbox.live_tokens();
         let mut secrets: Vec<&str> = fixed_secrets.to_vec();
@@ -255,6 +243,58 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         sandbox.live_tokens().len() > 1,
         "the runs fetched tokens of their own, which were checked too"
     );
+}
+
+/// `check`, `config` and `journal export` at `level`, with canary credentials around.
+async fn jobs_that_send_nothing(
+    level: &LogLevel,
+    index: usize,
+    dir: &Path,
+    good_file: &Path,
+    fixed_secrets: &[&str],
+) {
+    let roster = dir.join(format!("l{index}-check.csv"));
+    std::fs::write(&roster, canary_roster("check")).unwrap();
+    let args = ["check".into(), roster.into()];
+    let output = job("check", level, &args, &GOOD_ENV, fixed_secrets).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+
+    let all_secrets = [fixed_secrets, &[CANARY_ACCOUNT, CANARY_CLIENT]].concat();
+    let output = job("config", level, &["config".into()], &GOOD_ENV, &all_secrets).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let args = [
+        "config".into(),
+        "--credentials".into(),
+        good_file.to_owned().into(),
+    ];
+    let output = job(
+        "config --credentials",
+        level,
+        &args,
+        &WRONG_ENV,
+        &all_secrets,
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("ZOOM_CLIENT_SECRET  ****"));
+
+    let export = |out: Option<PathBuf>| {
+        let mut args: Vec<OsString> = vec![
+            "journal".into(),
+            "export".into(),
+            "--state".into(),
+            dir.join("journal.sqlite3").into(),
+        ];
+        if let Some(out) = out {
+            args.extend(["--out".into(), out.into()]);
+        }
+        args
+    };
+    let output = job("export", level, &export(None), &GOOD_ENV, fixed_secrets).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let args = export(Some(dir.join("export.csv")));
+    let output = job("export --out", level, &args, &GOOD_ENV, fixed_secrets).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
 
 fn stderr(output: &Output) -> String {
@@ -338,7 +378,11 @@ async fn files_with_personal_data_are_private_whatever_the_umask_and_their_old_m
         assert_eq!(status.code(), Some(0), "round {round}");
         for companion in ["journal.sqlite3-wal", "journal.sqlite3-shm"] {
             let mode = while_running.get(companion);
-            assert_eq!(mode, Some(&0o600), "round {round}: {companion} while running");
+            assert_eq!(
+                mode,
+                Some(&0o600),
+                "round {round}: {companion} while running"
+            );
         }
         let output = command_with_umask("022")
             .args(["journal", "export", "--state"])
@@ -470,4 +514,255 @@ async fn a_zoom_message_with_commas_quotes_and_newlines_stays_one_cell() {
     }
     let lines = read_results(&results);
     assert_eq!(lines.len(), 2);
+}
+
+/// Runs the binary with `args`, `env` and the configuration folder `config_home`.
+async fn zoom_onboard(args: &[OsString], env: &[(&str, &str)], config_home: &Path) -> Output {
+    let mut command = command();
+    command.args(args).env("XDG_CONFIG_HOME", config_home);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().await.unwrap()
+}
+
+/// The plan `check` planned the quota with, from its report.
+fn planned_with(output: &Output) -> String {
+    let report = stdout(output);
+    let quota = report
+        .lines()
+        .find(|line| line.starts_with("quota"))
+        .unwrap_or_else(|| panic!("no quota line:\n{report}\n{}", stderr(output)));
+    let plan = quota.split("at plan ").nth(1).unwrap();
+    plan.split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    let roster = dir.join("roster.csv");
+    std::fs::write(&roster, "Login Address\nann@example.com\n").unwrap();
+    let config_home = dir.join("config-home");
+    std::fs::create_dir_all(config_home.join("zoom-onboard")).unwrap();
+    let config = config_home.join("zoom-onboard").join("config.toml");
+    let check = |flag: Option<&str>| {
+        let mut args: Vec<OsString> = vec!["check".into(), roster.clone().into()];
+        if let Some(plan) = flag {
+            args.extend(["--plan".into(), plan.into()]);
+        }
+        args
+    };
+
+    let output = zoom_onboard(&check(None), &[], &config_home).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "no email column without the file's [map]"
+    );
+
+    // The file in the platform's configuration folder is found without --config.
+    std::fs::write(
+        &config,
+        "plan = \"business\"\n[map]\nemail = \"Login Address\"\n",
+    )
+    .unwrap();
+    let output = zoom_onboard(&check(None), &[], &config_home).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        planned_with(&output),
+        "business",
+        "the file over the default"
+    );
+
+    let env = [("ZOOM_ONBOARD_PLAN", "free")];
+    let output = zoom_onboard(&check(None), &env, &config_home).await;
+    assert_eq!(
+        planned_with(&output),
+        "free",
+        "the environment over the file"
+    );
+
+    let output = zoom_onboard(&check(Some("pro")), &env, &config_home).await;
+    assert_eq!(
+        planned_with(&output),
+        "pro",
+        "the flag over the environment"
+    );
+
+    // The journal's path, through a whole run: flag, then environment, then the file, whose
+    // relative path is taken from the file's folder.
+    std::fs::write(
+        &config,
+        "state = \"from-file.sqlite3\"\n[map]\nemail = \"Login Address\"\n",
+    )
+    .unwrap();
+    let from_env = dir.join("from-env.sqlite3");
+    let from_flag = dir.join("from-flag.sqlite3");
+    let run = |state: Option<&Path>| {
+        let mut args: Vec<OsString> = vec![
+            "run".into(),
+            roster.clone().into(),
+            "--sandbox".into(),
+            "--out".into(),
+            dir.join("results.csv").into(),
+        ];
+        if let Some(state) = state {
+            args.extend(["--state".into(), state.into()]);
+        }
+        args
+    };
+    let env_state = from_env.to_str().unwrap();
+    let env = [("ZOOM_ONBOARD_STATE", env_state)];
+    let output = zoom_onboard(&run(Some(&from_flag)), &env, &config_home).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(from_flag.exists() && !from_env.exists());
+    let output = zoom_onboard(&run(None), &env, &config_home).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(from_env.exists());
+    let from_file = config_home.join("zoom-onboard").join("from-file.sqlite3");
+    assert!(!from_file.exists());
+    let output = zoom_onboard(&run(None), &[], &config_home).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(from_file.exists(), "{}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_shows_each_setting_with_its_origin_and_masks_credentials() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path();
+    let config = dir.join("onboard.toml");
+    std::fs::write(
+        &config,
+        "plan = \"business\"\nmax-rate = 20\napi-url = \"https://file.example/v2\"\n\
+         [map]\nemail = \"Work Email\"\n",
+    )
+    .unwrap();
+    let args: Vec<OsString> = vec!["config".into(), "--config".into(), config.clone().into()];
+    let env = [
+        ("ZOOM_API_URL", "https://env.example/v2"),
+        ("ZOOM_ONBOARD_CONCURRENCY", "7"),
+        ("ZOOM_ACCOUNT_ID", CANARY_ACCOUNT),
+        ("ZOOM_CLIENT_ID", CANARY_CLIENT),
+        ("ZOOM_CLIENT_SECRET", CANARY_SECRET),
+    ];
+    let output = zoom_onboard(&args, &env, Path::new(support::NO_CONFIG_HOME)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = stdout(&output);
+    let file = format!("file {}", config.display());
+    let line = |name: &str| {
+        report
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} line:\n{report}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("plan"), format!("plan business {file}"));
+    assert_eq!(line("max-rate"), format!("max-rate 20 {file}"));
+    assert_eq!(
+        line("concurrency"),
+        "concurrency 7 environment ZOOM_ONBOARD_CONCURRENCY"
+    );
+    assert_eq!(line("map.email"), format!("map.email Work Email {file}"));
+    assert_eq!(
+        line("api-url"),
+        "api-url https://env.example/v2 environment ZOOM_API_URL"
+    );
+    assert_eq!(
+        line("oauth-url"),
+        "oauth-url https://zoom.us/oauth/token default"
+    );
+    assert!(report.contains(&format!(
+        "configuration file: {} (command line)",
+        config.display()
+    )));
+    assert_eq!(line("ZOOM_ACCOUNT_ID"), "ZOOM_ACCOUNT_ID ca****1f");
+    assert_eq!(line("ZOOM_CLIENT_ID"), "ZOOM_CLIENT_ID ca****2e");
+    assert_eq!(line("ZOOM_CLIENT_SECRET"), "ZOOM_CLIENT_SECRET ****");
+    assert_eq!(line("ZOOM_ACCESS_TOKEN"), "ZOOM_ACCESS_TOKEN (not set)");
+    for secret in [CANARY_SECRET, CANARY_ACCOUNT, CANARY_CLIENT] {
+        assert!(!report.contains(secret), "{report}");
+    }
+
+    std::fs::write(
+        &config,
+        "plan = \"pro\"\nclient-secret = \"canary-in-config\"\n",
+    )
+    .unwrap();
+    let output = zoom_onboard(&args, &[], Path::new(support::NO_CONFIG_HOME)).await;
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(error.contains("unknown key `client-secret`"), "{error}");
+    assert!(error.contains(&config.display().to_string()), "{error}");
+    assert!(!error.contains("canary-in-config"), "{error}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_credentials_file_others_may_read_is_refused_before_anything_is_sent() {
+    let sandbox = start(sandbox_args()).await;
+    let private = tempfile::tempdir().unwrap();
+    let credentials = credentials_file(
+        private.path(),
+        "ZOOM_ACCOUNT_ID=sandbox\nZOOM_CLIENT_ID=sandbox\nZOOM_CLIENT_SECRET=sandbox\n",
+    );
+    set_mode(&credentials, 0o644);
+    let credentials = credentials.to_str().unwrap();
+    let finished = support::run_against(
+        &sandbox,
+        &support::roster_of(2),
+        &["--credentials", credentials],
+    )
+    .await;
+    assert_eq!(finished.code, 2, "{}", finished.stderr);
+    assert!(
+        finished
+            .stderr
+            .contains("may be read by other users (mode 0644)\nhint: chmod 600"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(sandbox.stats().tokens_issued, 0);
+    assert_eq!(sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_man_pages_and_help_examples_come_from_the_definition() {
+    let folder = tempfile::tempdir().unwrap();
+    let home = Path::new(support::NO_CONFIG_HOME);
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = zoom_onboard(&["completions".into(), shell.into()], &[], home).await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{shell}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).contains("max-rate"), "{shell}");
+    }
+
+    let output = zoom_onboard(&["man".into()], &[], home).await;
+    assert!(stdout(&output).contains(".TH zoom-onboard 1"));
+    let args = ["man".into(), "--out-dir".into(), folder.path().into()];
+    let output = zoom_onboard(&args, &[], home).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for page in [
+        "zoom-onboard.1",
+        "zoom-onboard-run.1",
+        "zoom-onboard-config.1",
+    ] {
+        assert!(folder.path().join(page).exists(), "{page}");
+    }
+
+    for subcommand in ["run", "check", "sandbox"] {
+        let output = zoom_onboard(&[subcommand.into(), "--help".into()], &[], home).await;
+        let help = stdout(&output);
+        assert!(help.contains("Examples:\n"), "{subcommand}:\n{help}");
+        assert!(
+            help.contains(&format!("zoom-onboard {subcommand} ")),
+            "{subcommand}"
+        );
+    }
 }
