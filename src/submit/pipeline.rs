@@ -255,9 +255,7 @@ impl Dispatcher {
         mut steps: mpsc::Receiver<Result<Step, PipelineError>>,
     ) -> Option<PipelineError> {
         loop {
-            if let Ok(permit) = Arc::clone(&self.window).acquire_owned().await {
-                permit.forget();
-            }
+            self.wait_for_window().await;
             match steps.recv().await {
                 None => return None,
                 Some(Err(error)) => {
@@ -268,6 +266,28 @@ impl Dispatcher {
             }
             while let Some(done) = self.in_flight.try_join_next_with_id() {
                 self.forward(done);
+            }
+        }
+    }
+
+    /// Waits until the reorder window has room for one more row.
+    ///
+    /// The window fills when many rows finish behind a slow one. Only that slow row's outcome
+    /// can make room, and only this loop forwards outcomes, so finished submissions are
+    /// forwarded while waiting; waiting on the window alone would never end.
+    async fn wait_for_window(&mut self) {
+        let window = Arc::clone(&self.window);
+        let permit = window.acquire_owned();
+        tokio::pin!(permit);
+        loop {
+            tokio::select! {
+                permit = &mut permit => {
+                    if let Ok(permit) = permit {
+                        permit.forget();
+                    }
+                    return;
+                }
+                Some(done) = self.in_flight.join_next_with_id() => self.forward(done),
             }
         }
     }

@@ -169,9 +169,15 @@ impl Submitter {
             }
             marked = true;
             self.pacer.ready().await;
+            // The wait may have been long: the run may have stopped, or Zoom may have closed
+            // the day for this action, meanwhile.
             if let Some(reason) = self.stop.reason() {
                 self.budget.give_back(hire.action, day);
                 return self.deferred(hire, attempts, reason.unsent_message());
+            }
+            if self.budget.is_stopped(hire.action) {
+                self.budget.give_back(hire.action, day);
+                return self.deferred(hire, attempts, quota_spent_message(hire));
             }
             attempts.sent += 1;
             self.tally.create_requests.fetch_add(1, Ordering::Relaxed);

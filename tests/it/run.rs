@@ -1,5 +1,6 @@
 //! `zoom-onboard run` end to end: the real binary against the sandbox over HTTP.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::support::{self, Finished, roster_of, run_against, sandbox_args, sandbox_ids, start};
@@ -344,4 +345,49 @@ async fn the_readme_sample_runs_against_the_built_in_sandbox() {
             .iter()
             .all(|line| !line.user_id.is_empty())
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_row_followed_by_thousands_of_finished_rows_does_not_hang() {
+    // Regression: the reorder window filled with rows finished behind one slow row, and the
+    // loop that waited for room was the only one that could forward the slow row's outcome.
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        latency_ms: 1_500,
+        ..sandbox_args()
+    })
+    .await;
+    let mut roster = String::from("Email,First Name\nslow@example.com,Slow\n");
+    for index in 0..5_000 {
+        let _ = writeln!(roster, "not-an-email-{index},Quick");
+    }
+    let finished = tokio::time::timeout(
+        Duration::from_secs(120),
+        run_against(&sandbox, &roster, &[]),
+    )
+    .await
+    .expect("the run finishes");
+
+    assert_eq!(finished.code, 3, "{}", finished.stderr);
+    assert_eq!(finished.results.len(), 5_001);
+    assert_eq!(finished.results[0].status, "created");
+    assert_eq!(finished.count("invalid"), 5_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_daily_429_no_worker_sends_another_create() {
+    // Regression: workers already waiting at the rate limiter sent their creates after the
+    // daily 429 had arrived.
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        daily_quota: Some(5),
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(&sandbox, &roster_of(60), &[]).await;
+
+    assert_eq!(finished.code, 4, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 5);
+    assert_eq!(finished.count("deferred"), 55);
+    let stats = sandbox.stats();
+    assert_eq!(stats.rate_limited_daily, 1, "one daily 429, then nothing more was sent");
+    assert_eq!(stats.create_requests, 6);
 }
