@@ -52,6 +52,12 @@ pub fn execute(args: &CheckArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
+    if let Some(out) = &args.out
+        && let Err(message) = crate::results::check_output(out, &[&args.roster])
+    {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     let mut results = match args.out.as_deref().map(ResultsWriter::create).transpose() {
         Ok(results) => results,
         Err(error) => {

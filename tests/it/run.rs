@@ -388,6 +388,77 @@ async fn after_a_daily_429_no_worker_sends_another_create() {
     assert_eq!(finished.count("created"), 5);
     assert_eq!(finished.count("deferred"), 55);
     let stats = sandbox.stats();
-    assert_eq!(stats.rate_limited_daily, 1, "one daily 429, then nothing more was sent");
+    assert_eq!(
+        stats.rate_limited_daily, 1,
+        "one daily 429, then nothing more was sent"
+    );
     assert_eq!(stats.create_requests, 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_aimed_at_the_roster_itself_are_refused_and_the_roster_kept() {
+    // Regression: --out naming the roster (directly or through a link) truncated it and the
+    // run then read its own results.
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    let text = roster_of(3);
+    std::fs::write(&roster, &text).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&roster, &link).unwrap();
+
+    for out in [&roster, &link] {
+        let output = support::command()
+            .arg("run")
+            .arg(&roster)
+            .arg("--out")
+            .arg(out)
+            .arg("--state")
+            .arg(dir.path().join("journal.sqlite3"))
+            .args([
+                "--api-url",
+                &sandbox.api_url(),
+                "--oauth-url",
+                &sandbox.token_url(),
+            ])
+            .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
+            .env("ZOOM_CLIENT_ID", sandbox.client_id())
+            .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{out:?}");
+        assert_eq!(std::fs::read_to_string(&roster).unwrap(), text);
+    }
+    assert_eq!(sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setup_error_leaves_the_previous_results_alone() {
+    // Regression: a run that stopped on its setup truncated the results of the run before.
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, roster_of(2)).unwrap();
+    let out = dir.path().join("results.csv");
+    std::fs::write(&out, "earlier results\n").unwrap();
+    let output = support::command()
+        .arg("run")
+        .arg(&roster)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(dir.path().join("journal.sqlite3"))
+        .args(["--oauth-url", "http://127.0.0.1:9/oauth/token"])
+        .args(["--api-url", "http://127.0.0.1:9/v2"])
+        .env("ZOOM_ACCOUNT_ID", "a")
+        .env("ZOOM_CLIENT_ID", "b")
+        .env("ZOOM_CLIENT_SECRET", "c")
+        .output()
+        .await
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier results\n");
 }
