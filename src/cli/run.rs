@@ -133,11 +133,17 @@ struct State {
 
 /// Runs `zoom-onboard run` and returns the exit code.
 pub async fn execute(args: RunArgs) -> u8 {
-    let options = args.reading.options();
+    let options = match args.reading.options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     let roster = match open_roster(&args.roster, &options) {
         Ok(roster) => roster,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -285,7 +291,7 @@ async fn submit_all(
     let spent_today = match state.journal.quota_spent(utc_day(clock.now())) {
         Ok(spent) => spent,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -325,7 +331,7 @@ async fn submit_all(
     let report = match outcome {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::INTERNAL;
         }
     };

@@ -53,6 +53,8 @@ pub struct RunReport {
     pub stop: Option<StopReason>,
     /// Create calls sent.
     pub create_requests: u64,
+    /// From the first create sent to the last, when any were.
+    pub sending: Option<Duration>,
     /// Look-ups sent.
     pub lookups: u64,
     /// 429s received.
@@ -174,6 +176,7 @@ impl Pipeline {
             elapsed: started.elapsed(),
             stop: submitter.stop.reason(),
             create_requests: load(&submitter.tally.create_requests),
+            sending: submitter.tally.sending(),
             lookups: load(&submitter.tally.lookups),
             rate_limited: load(&submitter.tally.rate_limited),
             journal_error: recorded.journal_error,

@@ -52,10 +52,34 @@ const MAX_TOKEN_RENEWALS: u32 = 3;
 pub struct Tally {
     /// Create calls sent.
     pub create_requests: AtomicU64,
+    /// When the first and the latest create were sent.
+    sent_between: std::sync::Mutex<Option<(tokio::time::Instant, tokio::time::Instant)>>,
     /// Look-up calls sent.
     pub lookups: AtomicU64,
     /// 429s received, of either kind.
     pub rate_limited: AtomicU64,
+}
+
+impl Tally {
+    /// Counts a create about to be sent.
+    fn count_create(&self) {
+        self.create_requests.fetch_add(1, Ordering::Relaxed);
+        let now = tokio::time::Instant::now();
+        let mut sent = self
+            .sent_between
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *sent = Some(sent.map_or((now, now), |(first, _)| (first, now)));
+    }
+
+    /// From the first create sent to the latest, when any were.
+    #[must_use]
+    pub fn sending(&self) -> Option<Duration> {
+        self.sent_between
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map(|(first, last)| last - first)
+    }
 }
 
 /// What every submission shares: the client, the pace, the quota and the stop signal.
@@ -185,7 +209,7 @@ impl Submitter {
                 return self.deferred(hire, attempts, quota_spent_message(hire));
             }
             attempts.sent += 1;
-            self.tally.create_requests.fetch_add(1, Ordering::Relaxed);
+            self.tally.count_create();
             tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
             let answer = self.client.create_user(&request).await;
             if let Some(outcome) = self.read_answer(hire, attempts, day, answer).await {
