@@ -40,7 +40,13 @@ pub struct CheckArgs {
 /// Runs `zoom-onboard check` and returns the exit code: 0 when every row is valid, duplicate
 /// or left out, 3 when some are invalid, 2 for a whole-roster problem.
 pub fn execute(args: &CheckArgs) -> u8 {
-    let options = args.reading.options();
+    let options = match args.reading.options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     // The same two passes as `run`: the first finds whole-roster problems anywhere in the file
     // before a line of results is written.
     let roster = match roster::preflight(&args.roster, &options)
@@ -48,10 +54,16 @@ pub fn execute(args: &CheckArgs) -> u8 {
     {
         Ok(roster) => roster,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
+    if let Some(out) = &args.out
+        && let Err(message) = crate::results::check_output(out, &[&args.roster])
+    {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     let mut results = match args.out.as_deref().map(ResultsWriter::create).transpose() {
         Ok(results) => results,
         Err(error) => {
@@ -72,7 +84,7 @@ pub fn execute(args: &CheckArgs) -> u8 {
         let row = match row {
             Ok(row) => row,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", super::error_text(&error));
                 return exit_code::SETUP;
             }
         };

@@ -229,6 +229,25 @@ fn colour_allowed(terminal: bool, no_colour: Option<&std::ffi::OsStr>) -> bool {
     terminal && no_colour.is_none_or(std::ffi::OsStr::is_empty)
 }
 
+/// An error's message with its causes, for stderr: `what failed: why: why deeper`, then any hint
+/// lines the message carries.
+pub(crate) fn error_text(error: &dyn std::error::Error) -> String {
+    let message = error.to_string();
+    let (first, hints) = message.split_once('\n').unwrap_or((&message, ""));
+    let mut text = first.to_owned();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if !hints.is_empty() {
+        text.push('\n');
+        text.push_str(hints);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

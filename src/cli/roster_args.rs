@@ -55,10 +55,12 @@ pub struct RosterArgs {
 }
 
 impl RosterArgs {
-    /// The reader's options.
-    #[must_use]
-    pub fn options(&self) -> RosterOptions {
-        RosterOptions {
+    /// The reader's options, or why the defaults given cannot work together.
+    pub fn options(&self) -> Result<RosterOptions, String> {
+        if let Some(problem) = crate::zoom::rules::user_type_problem(self.action, self.user_type) {
+            return Err(format!("--type {problem} (with --action {})", self.action));
+        }
+        Ok(RosterOptions {
             default_action: self.action,
             default_type: self.user_type,
             encoding: self.encoding,
@@ -72,7 +74,7 @@ impl RosterArgs {
                 .chain(&self.skip_where)
                 .cloned()
                 .collect(),
-        }
+        })
     }
 }
 

@@ -143,11 +143,17 @@ struct State {
 
 /// Runs `zoom-onboard run` and returns the exit code.
 pub async fn execute(args: RunArgs) -> u8 {
-    let options = args.reading.options();
+    let options = match args.reading.options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     let roster = match open_roster(&args.roster, &options) {
         Ok(roster) => roster,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -167,10 +173,21 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
+    let (client, stop) = match first_token(&connection).await {
+        Ok(ready) => ready,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_results_path(&args.roster));
+    if let Err(message) = crate::results::check_output(&out, &[&args.roster]) {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     let results = match ResultsWriter::create(&out) {
         Ok(results) => results,
         Err(error) => {
@@ -181,7 +198,7 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let code = submit_all(&args, roster, results, &connection, state, &out).await;
+    let code = submit_all(&args, roster, results, client, stop, state, &out).await;
     if let Some(sandbox) = connection.sandbox {
         sandbox.shutdown().await;
     }
@@ -226,29 +243,51 @@ fn open_state(args: &RunArgs, connection: &Connection) -> Result<State, String> 
     })
 }
 
+/// How many times the first token is asked for when the token endpoint does not answer.
+const FIRST_TOKEN_TRIES: u32 = 4;
+
+/// Builds the client and fetches the first token, before any row is read or any file written.
+///
+/// Rejected credentials still give a client, with the run already stopped: the run then goes
+/// through every row and writes each as `deferred`, so the results account for the whole
+/// roster, and exits 5. A token endpoint that cannot be reached after a few tries is a setup
+/// problem: an error, and nothing written.
+async fn first_token(connection: &Connection) -> Result<(ZoomClient, RunStop), String> {
+    let client = ZoomClient::new(&connection.config, connection.credentials.clone())?;
+    let stop = RunStop::default();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client.tokens().token().await {
+            Ok(_) => return Ok((client, stop)),
+            Err(AuthError::Rejected { reason }) => {
+                stop.stop(StopReason::CredentialsRejected(reason));
+                return Ok((client, stop));
+            }
+            Err(AuthError::Unavailable { reason }) if tries >= FIRST_TOKEN_TRIES => {
+                return Err(format!(
+                    "cannot get an access token from {}: {reason}\nnothing was sent\nhint: check \
+                     --oauth-url and the network; if Zoom is down, run again later",
+                    connection.config.oauth_url
+                ));
+            }
+            Err(AuthError::Unavailable { reason }) => {
+                tracing::warn!(tries, %reason, "the token endpoint did not answer; trying again");
+                tokio::time::sleep(Duration::from_millis(500) * (1 << (tries - 1))).await;
+            }
+        }
+    }
+}
+
 async fn submit_all(
     args: &RunArgs,
     roster: Roster,
     results: ResultsWriter,
-    connection: &Connection,
+    client: ZoomClient,
+    stop: RunStop,
     state: State,
     out: &Path,
 ) -> u8 {
-    let client = match ZoomClient::new(&connection.config, connection.credentials.clone()) {
-        Ok(client) => client,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit_code::INTERNAL;
-        }
-    };
-    let stop = RunStop::default();
-    // The first token is fetched before any row is read, so rejected credentials are found
-    // before anything is sent. The run still goes through every row, to account for each.
-    match client.tokens().token().await {
-        Ok(_) => {}
-        Err(AuthError::Rejected { reason }) => stop.stop(StopReason::CredentialsRejected(reason)),
-        Err(AuthError::Unavailable { reason }) => stop.stop(StopReason::Unavailable(reason)),
-    }
     let plan_rate = args.unchecked_rate.unwrap_or(args.plan.light_per_second());
     let rate = args.max_rate.map_or(plan_rate, |max| max.min(plan_rate));
     let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
@@ -262,7 +301,7 @@ async fn submit_all(
     let spent_today = match state.journal.quota_spent(utc_day(clock.now())) {
         Ok(spent) => spent,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -302,7 +341,7 @@ async fn submit_all(
     let report = match outcome {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::INTERNAL;
         }
     };

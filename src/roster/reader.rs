@@ -483,7 +483,7 @@ impl Iterator for RosterRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_record() {
-            Ok(Some(record)) => Some(Ok(self.checker.check(record.line, record.cells))),
+            Ok(Some(record)) => Some(Ok(self.checker.check(record.row, record.cells))),
             Ok(None) => None,
             Err(error) => Some(Err(error)),
         }

@@ -151,8 +151,10 @@ impl RecordSource for SheetRecords {
         while cells.last().is_some_and(String::is_empty) {
             cells.pop();
         }
+        let line = self.first_line + row as u64;
         Ok(Some(Record {
-            line: self.first_line + row as u64,
+            line,
+            row: line,
             cells,
         }))
     }
