@@ -30,13 +30,17 @@ pub struct ManArgs {
 #[must_use]
 pub fn completions(args: &CompletionsArgs) -> u8 {
     let mut command = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "zoom-onboard",
-        &mut std::io::stdout(),
-    );
-    exit_code::DONE
+    // clap_complete panics when its writer fails, so the script is built in memory and written
+    // here, where a reader that stops early (such as `head`) is not an error.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "zoom-onboard", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write the completions: {error}");
+            exit_code::INTERNAL
+        }
+        _ => exit_code::DONE,
+    }
 }
 
 /// Writes the man page to stdout, or every page into `--out-dir`.
