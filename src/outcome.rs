@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::roster::{RosterRow, Verdict};
+
 /// A row's final status, as written in the results CSV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
@@ -92,6 +94,21 @@ impl Outcome {
             message,
             attempts: 0,
         }
+    }
+
+    /// The outcome of a row whose verdict settles it without sending anything: `invalid` with
+    /// the checks' message, or `duplicate` naming the earlier row. `None` for a ready row.
+    #[must_use]
+    pub fn of_unsent_row(row: &RosterRow) -> Option<Outcome> {
+        let (status, message) = match &row.verdict {
+            Verdict::Ready(_) => return None,
+            Verdict::Invalid(message) => (Status::Invalid, message.clone()),
+            Verdict::Duplicate { first_row } => (
+                Status::Duplicate,
+                format!("same email as row {first_row}: not sent again"),
+            ),
+        };
+        Some(Outcome::unsent(row.row, row.email.clone(), status, message))
     }
 }
 

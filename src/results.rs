@@ -77,8 +77,60 @@ impl ResultsWriter {
     }
 }
 
-/// Creates or truncates a file that only its owner may read or write.
+/// Checks that `out` may be written: it is not one of `inputs` (under any name or link), and
+/// if it exists it is a regular file, not a link, device or folder.
+pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<(), String> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if !meta.file_type().is_file() {
+        return Err(format!(
+            "{} is not a regular file\nhint: name a new file or an existing ordinary one",
+            out.display()
+        ));
+    }
+    for input in inputs {
+        if same_file(out, input) {
+            return Err(format!(
+                "{} is the roster itself: writing there would destroy it\nhint: give --out \
+                 another path",
+                out.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file, links and different spellings included.
+fn same_file(one: &Path, other: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(one), std::fs::metadata(other)) {
+            (Ok(one), Ok(other)) => one.dev() == other.dev() && one.ino() == other.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (one.canonicalize(), other.canonicalize()) {
+            (Ok(one), Ok(other)) => one == other,
+            _ => false,
+        }
+    }
+}
+
+/// Creates or truncates a file that only its owner may read or write. An existing path that is
+/// not a regular file (a link, a device) is refused rather than followed or re-permissioned.
 pub fn create_private(path: &Path) -> io::Result<File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: refusing to write through it",
+        ));
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -130,6 +182,16 @@ mod tests {
         assert_eq!(&record[1], "'=HYPERLINK(\"x\")@evil.com");
         assert_eq!(&record[6], "bad, \"quoted\"\nmessage");
         assert_eq!(record.len(), COLUMNS.len());
+    }
+
+    #[test]
+    fn every_formula_lead_is_defused() {
+        for lead in ['=', '+', '-', '@', '\t', '\r'] {
+            let cell = format!("{lead}cmd");
+            assert_eq!(defuse_formula(&cell), format!("'{cell}"));
+        }
+        assert_eq!(defuse_formula("ann@example.com"), "ann@example.com");
+        assert_eq!(defuse_formula(""), "");
     }
 
     #[cfg(unix)]

@@ -20,6 +20,8 @@ use crate::zoom::auth::{AuthError, Credentials};
 use crate::zoom::client::{ClientConfig, ZoomClient};
 use crate::zoom::plan::Plan;
 
+use super::config;
+use super::credentials::FoundCredentials;
 use super::roster_args::RosterArgs;
 use super::summary;
 
@@ -31,7 +33,8 @@ pub const DEFAULT_OAUTH_URL: &str = "https://zoom.us/oauth/token";
 /// Options of `zoom-onboard run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The roster: a CSV of new hires with at least an email column.
+    /// The roster: a CSV file or a workbook (.xlsx, .ods) of new hires with at least an email
+    /// column.
     pub roster: PathBuf,
 
     /// Where to write the results CSV [default: beside the roster, as NAME.results.csv].
@@ -44,12 +47,13 @@ pub struct RunArgs {
     pub sandbox: bool,
 
     /// The account's Zoom plan, which sets the per-second limit and the daily create quota.
-    #[arg(long, value_enum, default_value_t = Plan::Pro)]
+    #[arg(long, value_enum, default_value_t = Plan::Pro, env = config::ENV_PLAN)]
     pub plan: Plan,
 
     /// Send at most N requests a second, below the plan's limit, to leave room for other apps
     /// on the account.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          env = config::ENV_MAX_RATE)]
     pub max_rate: Option<u32>,
 
     /// The daily create quota, when it differs from the plan's.
@@ -57,7 +61,8 @@ pub struct RunArgs {
     pub daily_quota: Option<u64>,
 
     /// Submissions in flight at once [default: enough to reach the rate at 500 ms latency].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000),
+          env = config::ENV_CONCURRENCY)]
     pub concurrency: Option<u32>,
 
     /// How to read the roster.
@@ -74,18 +79,24 @@ pub struct RunArgs {
     pub request_timeout: f64,
 
     /// Zoom's API base URL.
-    #[arg(long, env = "ZOOM_API_URL", default_value = DEFAULT_API_URL)]
+    #[arg(long, env = config::ENV_API_URL, default_value = DEFAULT_API_URL)]
     pub api_url: String,
 
     /// Zoom's OAuth token URL.
-    #[arg(long, env = "ZOOM_OAUTH_URL", default_value = DEFAULT_OAUTH_URL)]
+    #[arg(long, env = config::ENV_OAUTH_URL, default_value = DEFAULT_OAUTH_URL)]
     pub oauth_url: String,
 
     /// The journal: the record of what earlier runs did, so that nothing is sent twice
     /// [default: zoom-onboard/journal.sqlite3 in the user's data folder; a throwaway one with
     /// --sandbox].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = config::ENV_STATE)]
     pub state: Option<PathBuf>,
+
+    /// Read the Zoom credentials from this file instead of the environment: KEY=VALUE lines
+    /// naming `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID` and `ZOOM_CLIENT_SECRET`, or
+    /// `ZOOM_ACCESS_TOKEN`. It must be readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 
     /// Send rows that Zoom refused in an earlier run again, even when they have not changed.
     #[arg(long)]
@@ -132,11 +143,17 @@ struct State {
 
 /// Runs `zoom-onboard run` and returns the exit code.
 pub async fn execute(args: RunArgs) -> u8 {
-    let options = args.reading.options();
+    let options = match args.reading.options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     let roster = match open_roster(&args.roster, &options) {
         Ok(roster) => roster,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -156,10 +173,21 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
+    let (client, stop) = match first_token(&connection).await {
+        Ok(ready) => ready,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit_code::SETUP;
+        }
+    };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| default_results_path(&args.roster));
+    if let Err(message) = crate::results::check_output(&out, &[&args.roster]) {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     let results = match ResultsWriter::create(&out) {
         Ok(results) => results,
         Err(error) => {
@@ -170,7 +198,7 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let code = submit_all(&args, roster, results, &connection, state, &out).await;
+    let code = submit_all(&args, roster, results, client, stop, state, &out).await;
     if let Some(sandbox) = connection.sandbox {
         sandbox.shutdown().await;
     }
@@ -215,29 +243,51 @@ fn open_state(args: &RunArgs, connection: &Connection) -> Result<State, String> 
     })
 }
 
+/// How many times the first token is asked for when the token endpoint does not answer.
+const FIRST_TOKEN_TRIES: u32 = 4;
+
+/// Builds the client and fetches the first token, before any row is read or any file written.
+///
+/// Rejected credentials still give a client, with the run already stopped: the run then goes
+/// through every row and writes each as `deferred`, so the results account for the whole
+/// roster, and exits 5. A token endpoint that cannot be reached after a few tries is a setup
+/// problem: an error, and nothing written.
+async fn first_token(connection: &Connection) -> Result<(ZoomClient, RunStop), String> {
+    let client = ZoomClient::new(&connection.config, connection.credentials.clone())?;
+    let stop = RunStop::default();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match client.tokens().token().await {
+            Ok(_) => return Ok((client, stop)),
+            Err(AuthError::Rejected { reason }) => {
+                stop.stop(StopReason::CredentialsRejected(reason));
+                return Ok((client, stop));
+            }
+            Err(AuthError::Unavailable { reason }) if tries >= FIRST_TOKEN_TRIES => {
+                return Err(format!(
+                    "cannot get an access token from {}: {reason}\nnothing was sent\nhint: check \
+                     --oauth-url and the network; if Zoom is down, run again later",
+                    connection.config.oauth_url
+                ));
+            }
+            Err(AuthError::Unavailable { reason }) => {
+                tracing::warn!(tries, %reason, "the token endpoint did not answer; trying again");
+                tokio::time::sleep(Duration::from_millis(500) * (1 << (tries - 1))).await;
+            }
+        }
+    }
+}
+
 async fn submit_all(
     args: &RunArgs,
     roster: Roster,
     results: ResultsWriter,
-    connection: &Connection,
+    client: ZoomClient,
+    stop: RunStop,
     state: State,
     out: &Path,
 ) -> u8 {
-    let client = match ZoomClient::new(&connection.config, connection.credentials.clone()) {
-        Ok(client) => client,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit_code::INTERNAL;
-        }
-    };
-    let stop = RunStop::default();
-    // The first token is fetched before any row is read, so rejected credentials are found
-    // before anything is sent. The run still goes through every row, to account for each.
-    match client.tokens().token().await {
-        Ok(_) => {}
-        Err(AuthError::Rejected { reason }) => stop.stop(StopReason::CredentialsRejected(reason)),
-        Err(AuthError::Unavailable { reason }) => stop.stop(StopReason::Unavailable(reason)),
-    }
     let plan_rate = args.unchecked_rate.unwrap_or(args.plan.light_per_second());
     let rate = args.max_rate.map_or(plan_rate, |max| max.min(plan_rate));
     let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
@@ -251,7 +301,7 @@ async fn submit_all(
     let spent_today = match state.journal.quota_spent(utc_day(clock.now())) {
         Ok(spent) => spent,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
         }
     };
@@ -274,8 +324,11 @@ async fn submit_all(
         tally: Tally::default(),
     });
     let signals = tokio::spawn(stop_on_signals(Arc::clone(&submitter)));
+    let filtered = !roster.layout().filters.is_empty();
+    let rows = roster.rows();
+    let left_out = rows.left_out();
     let pipeline = Pipeline {
-        rows: roster.rows(),
+        rows,
         submitter: Arc::clone(&submitter),
         records,
         results,
@@ -288,7 +341,7 @@ async fn submit_all(
     let report = match outcome {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", super::error_text(&error));
             return exit_code::INTERNAL;
         }
     };
@@ -297,6 +350,7 @@ async fn submit_all(
         report: &report,
         rate_limit: rate.get(),
         quota: (day, spent, daily_quota),
+        left_out: filtered.then(|| left_out.count()),
         results: out,
         journal: &state.path,
         throwaway_journal: state.throwaway.is_some(),
@@ -392,12 +446,16 @@ async fn connect(args: &RunArgs) -> Result<Connection, String> {
     for url in [&args.api_url, &args.oauth_url] {
         check_transport(url)?;
     }
-    let credentials = Credentials::from_env().ok_or_else(|| {
-        "no Zoom credentials found\n\
-         hint: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET for a Server-to-Server \
-         OAuth app, or ZOOM_ACCESS_TOKEN; or try the tool with --sandbox"
-            .to_owned()
-    })?;
+    let credentials = FoundCredentials::gather(args.credentials.as_deref())
+        .map_err(|error| error.to_string())?
+        .credentials()
+        .ok_or_else(|| {
+            "no Zoom credentials found\n\
+             hint: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET for a \
+             Server-to-Server OAuth app, or ZOOM_ACCESS_TOKEN, in the environment or in a file \
+             given with --credentials; or try the tool with --sandbox"
+                .to_owned()
+        })?;
     Ok(Connection {
         config: timeouts(args.api_url.clone(), args.oauth_url.clone()),
         credentials,

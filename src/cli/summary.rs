@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::outcome::Status;
 use crate::submit::pipeline::RunReport;
@@ -15,6 +16,8 @@ pub struct Summary<'a> {
     pub rate_limit: u32,
     /// The UTC day, creates spent on it, and the daily quota.
     pub quota: (jiff::civil::Date, u64, u64),
+    /// Rows `--where` and `--skip-where` left out; `None` when neither was given.
+    pub left_out: Option<u64>,
     /// Where the results went.
     pub results: &'a Path,
     /// Where the journal is.
@@ -29,7 +32,12 @@ pub fn render(summary: &Summary<'_>) -> String {
     let report = summary.report;
     let seconds = report.elapsed.as_secs_f64();
     let mut text = String::new();
-    let _ = writeln!(text, "zoom-onboard: {} rows in {seconds:.1} s", report.rows);
+    let rows = if report.rows == 1 { "row" } else { "rows" };
+    let _ = writeln!(
+        text,
+        "zoom-onboard: {} {rows} in {seconds:.1} s",
+        report.rows
+    );
     for status in Status::ALL {
         let _ = writeln!(
             text,
@@ -38,20 +46,24 @@ pub fn render(summary: &Summary<'_>) -> String {
             report.count(status)
         );
     }
-    let rate = if seconds > 0.0 {
-        report.create_requests as f64 / seconds
-    } else {
-        0.0
-    };
+    if let Some(left_out) = summary.left_out {
+        let _ = writeln!(
+            text,
+            "  {:<10} {left_out:>7}  (by --where/--skip-where; not in the results)",
+            "left out"
+        );
+    }
     let _ = writeln!(
         text,
-        "  pace       {rate:.1} creates/s (limit {}/s), {} rate-limit answers",
-        summary.rate_limit, report.rate_limited
+        "  pace       {} (limit {}/s), {} rate-limit answers",
+        pace(report),
+        summary.rate_limit,
+        report.rate_limited
     );
     let (day, spent, quota) = &summary.quota;
     let _ = writeln!(
         text,
-        "  quota      {spent} of {quota} creates used on {day} (UTC), {} left",
+        "  quota      {spent} of {quota} create attempts counted on {day} (UTC), {} left",
         quota.saturating_sub(*spent)
     );
     let _ = writeln!(text, "  results    {}", summary.results.display());
@@ -70,6 +82,18 @@ pub fn render(summary: &Summary<'_>) -> String {
     text
 }
 
+/// The achieved pace, over the time creates were being sent. A run shorter than two seconds is
+/// mostly its opening burst, which says nothing about the pace, so none is claimed.
+fn pace(report: &RunReport) -> String {
+    match report.sending {
+        Some(span) if report.create_requests >= 2 && span >= Duration::from_secs(2) => {
+            let per_second = (report.create_requests - 1) as f64 / span.as_secs_f64();
+            format!("{per_second:.1} creates/s")
+        }
+        _ => "too short to measure".to_owned(),
+    }
+}
+
 /// Prints the summary on stderr.
 pub fn print(summary: &Summary<'_>) {
     eprint!("{}", render(summary));
@@ -81,7 +105,10 @@ fn next_step(summary: &Summary<'_>) -> String {
     let deferred = report.count(Status::Deferred);
     let mut lines = String::new();
     if matches!(report.stop, Some(StopReason::CredentialsRejected(_))) {
-        lines.push_str("next: fix the credentials (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET) and run again\n");
+        lines.push_str(
+            "next: fix the credentials (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, \
+             or ZOOM_ACCESS_TOKEN) or the app's scopes, and run again\n",
+        );
     }
     if to_fix > 0 {
         let _ = writeln!(

@@ -49,12 +49,55 @@ pub enum RosterError {
         bytes: String,
     },
 
-    /// The file is a spreadsheet workbook, which this reader does not open.
+    /// A workbook was given as a stream of bytes; a workbook is read only from a file.
     #[error(
-        "roster is a spreadsheet workbook, not a CSV file\n\
-         hint: save the first sheet as \"CSV UTF-8\" from the spreadsheet and use that file"
+        "roster is a spreadsheet workbook, which is read only from a file\n\
+         hint: give the workbook's path, or save the sheet as \"CSV UTF-8\" and use that"
     )]
     Workbook,
+
+    /// The workbook could not be read.
+    #[error("cannot read workbook {}", path.display())]
+    WorkbookUnreadable {
+        /// The path given.
+        path: PathBuf,
+        /// What the workbook reader found wrong.
+        #[source]
+        source: calamine::Error,
+    },
+
+    /// `--sheet` names a sheet the workbook does not have.
+    #[error("no sheet named \"{}\" in the workbook\nsheets found: {}", visible(.sheet), list_sheets(.sheets))]
+    SheetMissing {
+        /// The sheet asked for.
+        sheet: String,
+        /// The workbook's sheets, in order.
+        sheets: Vec<String>,
+    },
+
+    /// `--sheet` was given for a roster that is not a workbook.
+    #[error(
+        "--sheet applies only to workbooks, and this roster is delimited text\n\
+         hint: leave out --sheet"
+    )]
+    SheetOfText,
+
+    /// `--where` or `--skip-where` names a column the header does not have.
+    #[error(
+        "{option} names no column {} of the header on line {line}\nheaders found: {}",
+        quote_for_shell(.column),
+        list_headers(.headers)
+    )]
+    FilterColumnMissing {
+        /// `--where` or `--skip-where`.
+        option: &'static str,
+        /// The column as given.
+        column: String,
+        /// The header's line.
+        line: u64,
+        /// The header cells as written.
+        headers: Vec<String>,
+    },
 
     /// `--delimiter` named a byte that is not an ASCII character.
     #[error("delimiter 0x{delimiter:02X} is not an ASCII character\nhint: use , ; or TAB")]
@@ -161,6 +204,18 @@ fn list_headers(headers: &[String]) -> String {
         .iter()
         .enumerate()
         .map(|(position, header)| Column::new(position, header).describe())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Lists sheet names, quoted, invisible characters made visible.
+fn list_sheets(sheets: &[String]) -> String {
+    if sheets.is_empty() {
+        return "(none)".to_owned();
+    }
+    sheets
+        .iter()
+        .map(|sheet| format!("\"{}\"", visible(sheet)))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -425,7 +425,7 @@ fn strip_markers(key: &str) -> String {
 }
 
 /// Whether a `--map` header text names this header cell: equal once trimmed, or once squashed.
-fn map_matches(wanted: &str, header: &str) -> bool {
+pub(crate) fn map_matches(wanted: &str, header: &str) -> bool {
     let header = trim_cell(header);
     let wanted = trim_cell(wanted);
     header == wanted || (!squash(wanted).is_empty() && squash(wanted) == squash(header))
@@ -537,7 +537,7 @@ pub(crate) fn map_columns(
 
 /// How well a row serves as the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum HeaderQuality {
+pub(crate) enum HeaderQuality {
     /// Names nothing known, or only one thing: the best of these is reported when nothing
     /// better exists, ranked by its number of non-empty cells.
     Plausible(usize),
@@ -575,8 +575,9 @@ pub(crate) struct HeaderGuess {
     pub record: Record,
 }
 
-/// Picks the header among `records` (the top of the file read with one delimiter).
-fn find_header(
+/// Picks the header among `records` (the top of the file read with one delimiter, or the top
+/// of a sheet).
+pub(crate) fn find_header(
     records: &[Record],
     header_row: Option<u64>,
     column_map: &[(Field, String)],

@@ -3,20 +3,26 @@
 //! [`Roster::open`] reads only the top of the file: enough to choose the encoding, the
 //! delimiter and the header, and to map the columns. [`Roster::rows`] then streams the rest one
 //! record at a time, so memory does not grow with the file (the set of seen emails aside, see
-//! `check`). [`preflight`] is the same read without the checks, run to the end before anything
+//! `check`). Text and workbooks differ only until the header is found; after it, both are a
+//! `RecordSource`. [`preflight`] is the same read without the checks, run to the end before anything
 //! is sent, so that a problem deep in the file stops the run before its first create call.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use encoding_rs::Encoding;
 
 use super::check::{Checker, RosterRow};
 use super::decode::{Decoded, EncodingSource, choose_encoding};
 use super::error::RosterError;
-use super::header::{ColumnChoice, Field, choose_header, is_label_row, map_columns};
+use super::header::{ColumnChoice, Field, choose_header, find_header, is_label_row, map_columns};
+use super::select::{ChosenFilter, RowFilter, Selection};
+use super::source::RecordSource;
 use super::tokenize::{Record, Tokenizer, read_error};
+use super::workbook::{self, Sheet};
 use crate::zoom::rules::Action;
 
 /// How to read a roster: the command line's choices, with `None` meaning "find out".
@@ -34,6 +40,10 @@ pub struct RosterOptions {
     pub header_row: Option<u64>,
     /// Columns named by hand (`--map field=HEADER`); a later entry for a field wins.
     pub column_map: Vec<(Field, String)>,
+    /// The sheet of a workbook roster (`--sheet`); `None` reads the first sheet.
+    pub sheet: Option<String>,
+    /// Which data rows are hires (`--where`, `--skip-where`); empty keeps every row.
+    pub filters: Vec<RowFilter>,
 }
 
 impl Default for RosterOptions {
@@ -45,21 +55,58 @@ impl Default for RosterOptions {
             delimiter: None,
             header_row: None,
             column_map: Vec::new(),
+            sheet: None,
+            filters: Vec::new(),
         }
     }
+}
+
+/// How a setting of the reader was arrived at, for reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// A command-line option gave it.
+    ByOption,
+    /// The reader found it in the file.
+    Detected,
+}
+
+impl Decided {
+    fn from_option<T>(option: Option<&T>) -> Decided {
+        if option.is_some() {
+            Decided::ByOption
+        } else {
+            Decided::Detected
+        }
+    }
+}
+
+/// What kind of file the roster is, and how it is read.
+#[derive(Debug, Clone)]
+pub enum Format {
+    /// Delimited text (CSV, semicolon- or tab-separated).
+    Text {
+        /// The encoding the roster is read in.
+        encoding: &'static Encoding,
+        /// How the encoding was chosen.
+        encoding_source: EncodingSource,
+        /// The cell delimiter.
+        delimiter: u8,
+        /// How the delimiter was chosen.
+        delimiter_decided: Decided,
+    },
+    /// One sheet of a workbook.
+    Workbook(Sheet),
 }
 
 /// What the reader chose, for reporting (`check` prints it).
 #[derive(Debug, Clone)]
 pub struct Layout {
-    /// The encoding the roster is read in.
-    pub encoding: &'static Encoding,
-    /// How the encoding was chosen.
-    pub encoding_source: EncodingSource,
-    /// The cell delimiter.
-    pub delimiter: u8,
-    /// The header's line.
+    /// The kind of file, and its encoding and delimiter or its sheet.
+    pub format: Format,
+    /// The header's line (the sheet's row number in a workbook).
     pub header_row: u64,
+    /// How the header row was chosen.
+    pub header_decided: Decided,
     /// The line of a second label row under the header, skipped, if there was one.
     pub label_row: Option<u64>,
     /// The header cells as written.
@@ -68,30 +115,71 @@ pub struct Layout {
     pub columns: Vec<ColumnChoice>,
     /// Whether the full-name column is sent as `display_name`.
     pub full_name_as_display: bool,
+    /// The row filters, with the columns they read.
+    pub filters: Vec<ChosenFilter>,
 }
 
 impl Layout {
-    /// The encoding's name, e.g. `UTF-8` or `windows-1252`.
+    /// The encoding of a text roster; `None` for a workbook.
     #[must_use]
-    pub fn encoding_name(&self) -> &'static str {
-        self.encoding.name()
+    pub fn encoding(&self) -> Option<&'static Encoding> {
+        match self.format {
+            Format::Text { encoding, .. } => Some(encoding),
+            Format::Workbook(_) => None,
+        }
     }
 
-    /// The delimiter in words: `comma`, `semicolon`, `tab`, or the character itself.
+    /// The encoding's name, e.g. `UTF-8` or `windows-1252`; `None` for a workbook.
     #[must_use]
-    pub fn delimiter_name(&self) -> String {
-        match self.delimiter {
+    pub fn encoding_name(&self) -> Option<&'static str> {
+        self.encoding().map(Encoding::name)
+    }
+
+    /// The delimiter of a text roster; `None` for a workbook.
+    #[must_use]
+    pub fn delimiter(&self) -> Option<u8> {
+        match self.format {
+            Format::Text { delimiter, .. } => Some(delimiter),
+            Format::Workbook(_) => None,
+        }
+    }
+
+    /// The delimiter in words: `comma`, `semicolon`, `tab`, or the character itself; `None`
+    /// for a workbook.
+    #[must_use]
+    pub fn delimiter_name(&self) -> Option<String> {
+        self.delimiter().map(|delimiter| match delimiter {
             b',' => "comma".to_owned(),
             b';' => "semicolon".to_owned(),
             b'\t' => "tab".to_owned(),
             other => format!("\"{}\"", char::from(other)),
-        }
+        })
     }
 
     /// The column chosen for `field`, if any.
     #[must_use]
     pub fn column(&self, field: Field) -> Option<&ColumnChoice> {
         self.columns.iter().find(|choice| choice.field == field)
+    }
+}
+
+/// How many data rows `--where` and `--skip-where` have left out so far.
+///
+/// A handle shared between [`RosterRows`], which counts on whatever thread reads the rows, and
+/// whoever reports, which reads the count once the rows are all read. Each count is a single
+/// relaxed atomic add: no other memory is published through it.
+#[derive(Debug, Clone, Default)]
+pub struct LeftOut(Arc<AtomicU64>);
+
+impl LeftOut {
+    /// Rows left out so far.
+    #[must_use]
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn add_one(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -112,13 +200,21 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Opens the roster, decodes its top, finds the header and maps the columns.
+    /// Opens the roster, reads its top, finds the header and maps the columns.
     ///
-    /// Every whole-roster problem found in the top of the file is returned here; problems
-    /// further down arrive from [`RosterRows`] or, earlier, from [`preflight`].
+    /// A file whose first bytes are a workbook's is read as one (see `workbook`); anything
+    /// else is delimited text. Every whole-roster problem found in the top of the file is
+    /// returned here; problems further down arrive from [`RosterRows`] or, earlier, from
+    /// [`preflight`].
     pub fn open(path: &Path, options: &RosterOptions) -> Result<Roster, RosterError> {
         if let Some(delimiter) = options.delimiter.filter(|delimiter| !delimiter.is_ascii()) {
             return Err(RosterError::Delimiter { delimiter });
+        }
+        if workbook::sniff(path)? {
+            return Roster::open_workbook(path, options);
+        }
+        if options.sheet.is_some() {
+            return Err(RosterError::SheetOfText);
         }
         let file = File::open(path).map_err(|source| RosterError::Open {
             path: path.to_owned(),
@@ -127,7 +223,8 @@ impl Roster {
         Roster::from_reader(Box::new(file), options)
     }
 
-    /// Reads a roster from any byte stream; [`Roster::open`] is this on a file.
+    /// Reads a text roster from any byte stream; [`Roster::open`] is this on a file that is not
+    /// a workbook.
     pub fn from_reader(
         mut raw: Box<dyn Read + Send>,
         options: &RosterOptions,
@@ -137,7 +234,7 @@ impl Roster {
             .take(4096)
             .read_to_end(&mut head)
             .map_err(|source| RosterError::Read { line: 1, source })?;
-        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xD0\xCF\x11\xE0") {
+        if workbook::is_workbook(&head) {
             return Err(RosterError::Workbook);
         }
         let (encoding, encoding_source, mark) = choose_encoding(&head, options.encoding);
@@ -153,12 +250,8 @@ impl Roster {
             options.header_row,
             &options.column_map,
         )
-        .ok_or(match options.header_row {
-            Some(line) => RosterError::HeaderRowMissing { line },
-            None => RosterError::Empty,
-        })?;
+        .ok_or_else(|| no_header(options))?;
         let header = guess.record;
-        let columns = map_columns(&header.cells, header.line, &options.column_map)?;
 
         let text: Text = Box::new(BufReader::with_capacity(
             64 * 1024,
@@ -169,7 +262,48 @@ impl Roster {
             .next_record()?
             .is_some_and(|record| record.line < header.line)
         {}
+        let format = Format::Text {
+            encoding,
+            encoding_source,
+            delimiter: guess.delimiter,
+            delimiter_decided: Decided::from_option(options.delimiter.as_ref()),
+        };
+        Roster::after_header(format, header, Box::new(tokenizer), options)
+    }
 
+    /// Reads a workbook roster: one sheet, with the header found in its top rows.
+    fn open_workbook(path: &Path, options: &RosterOptions) -> Result<Roster, RosterError> {
+        let (sheet, mut records) = workbook::open_sheet(path, options.sheet.as_deref())?;
+        let last_top_line = options.header_row.unwrap_or(0) + TOP_LINES;
+        let mut top = Vec::new();
+        while let Some(record) = records.next_record()? {
+            if record.line > last_top_line {
+                break;
+            }
+            top.push(record);
+        }
+        let (_, header) = find_header(&top, options.header_row, &options.column_map)
+            .ok_or_else(|| no_header(options))?;
+        drop(top);
+
+        records.rewind();
+        while records
+            .next_record()?
+            .is_some_and(|record| record.line < header.line)
+        {}
+        Roster::after_header(Format::Workbook(sheet), header, Box::new(records), options)
+    }
+
+    /// Maps the columns of the header, resolves the row filters, skips a second label row,
+    /// and makes the roster ready to stream its rows from `source`, which stands just after
+    /// the header.
+    fn after_header(
+        format: Format,
+        header: Record,
+        mut source: Box<dyn RecordSource>,
+        options: &RosterOptions,
+    ) -> Result<Roster, RosterError> {
+        let columns = map_columns(&header.cells, header.line, &options.column_map)?;
         let email_position = columns
             .iter()
             .find(|choice| choice.field == Field::Email)
@@ -178,9 +312,11 @@ impl Roster {
                 line: header.line,
                 headers: header.cells.clone(),
             })?;
+        let selection = Selection::new(&options.filters, &header.cells, header.line)?;
+
         let mut label_row = None;
         let mut pending = None;
-        while let Some(record) = tokenizer.next_record()? {
+        while let Some(record) = source.next_record()? {
             if record.is_blank() {
                 continue;
             }
@@ -199,19 +335,21 @@ impl Roster {
             options.default_type,
         );
         let layout = Layout {
-            encoding,
-            encoding_source,
-            delimiter: guess.delimiter,
+            format,
             header_row: header.line,
+            header_decided: Decided::from_option(options.header_row.as_ref()),
             label_row,
             headers: header.cells,
             columns,
             full_name_as_display: checker.full_name_as_display(),
+            filters: selection.filters().to_vec(),
         };
         let rows = RosterRows {
-            tokenizer,
+            source,
             pending,
             checker,
+            selection,
+            left_out: LeftOut::default(),
             layout: layout.clone(),
         };
         Ok(Roster { layout, rows })
@@ -227,6 +365,14 @@ impl Roster {
     #[must_use]
     pub fn rows(self) -> RosterRows {
         self.rows
+    }
+}
+
+/// The error for a roster in which no row could be the header.
+fn no_header(options: &RosterOptions) -> RosterError {
+    match options.header_row {
+        Some(line) => RosterError::HeaderRowMissing { line },
+        None => RosterError::Empty,
     }
 }
 
@@ -284,13 +430,16 @@ fn tokenize_top(top: &[u8], delimiter: u8, cr_ends_line: bool, complete: bool) -
 
 /// The data rows of a roster, checked, streamed in roster order.
 ///
-/// Blank and delimiter-only rows are skipped and not yielded. An `Err` is a whole-roster
-/// problem met mid-stream (a bad byte, an unclosed quote); nothing follows it.
+/// Blank and delimiter-only rows are skipped and not yielded; so are rows that `--where` and
+/// `--skip-where` leave out, which are counted in [`RosterRows::left_out`]. An `Err` is a
+/// whole-roster problem met mid-stream (a bad byte, an unclosed quote); nothing follows it.
 pub struct RosterRows {
-    tokenizer: Tokenizer<Text>,
+    source: Box<dyn RecordSource>,
     /// The first data row, read while looking for a label row under the header.
     pending: Option<Record>,
     checker: Checker,
+    selection: Selection,
+    left_out: LeftOut,
     layout: Layout,
 }
 
@@ -301,17 +450,31 @@ impl RosterRows {
         &self.layout
     }
 
-    /// The next non-blank record, unchecked.
+    /// A handle on the count of rows left out by `--where` and `--skip-where`, which stays
+    /// readable after the rows are handed to another thread.
+    #[must_use]
+    pub fn left_out(&self) -> LeftOut {
+        self.left_out.clone()
+    }
+
+    /// The next non-blank record that the row filters keep, unchecked.
     fn next_record(&mut self) -> Result<Option<Record>, RosterError> {
-        if let Some(record) = self.pending.take() {
-            return Ok(Some(record));
-        }
-        while let Some(record) = self.tokenizer.next_record()? {
-            if !record.is_blank() {
+        loop {
+            let record = match self.pending.take() {
+                Some(record) => record,
+                None => match self.source.next_record()? {
+                    Some(record) => record,
+                    None => return Ok(None),
+                },
+            };
+            if record.is_blank() {
+                continue;
+            }
+            if self.selection.keeps(&record.cells) {
                 return Ok(Some(record));
             }
+            self.left_out.add_one();
         }
-        Ok(None)
     }
 }
 
@@ -320,7 +483,7 @@ impl Iterator for RosterRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_record() {
-            Ok(Some(record)) => Some(Ok(self.checker.check(record.line, record.cells))),
+            Ok(Some(record)) => Some(Ok(self.checker.check(record.row, record.cells))),
             Ok(None) => None,
             Err(error) => Some(Err(error)),
         }
@@ -332,13 +495,15 @@ impl Iterator for RosterRows {
 pub struct Preflight {
     /// How many data rows [`Roster::rows`] will yield.
     pub data_rows: u64,
+    /// How many data rows `--where` and `--skip-where` leave out.
+    pub left_out: u64,
     /// What the reader chose.
     pub layout: Layout,
 }
 
 /// Reads the whole roster once, without checking rows, to find every whole-roster problem
 /// before anything is sent: a bad byte or an unclosed quote anywhere, a missing or doubled
-/// column.
+/// column, a filter on a column that is not there.
 pub fn preflight(path: &Path, options: &RosterOptions) -> Result<Preflight, RosterError> {
     let roster = Roster::open(path, options)?;
     let layout = roster.layout.clone();
@@ -347,5 +512,9 @@ pub fn preflight(path: &Path, options: &RosterOptions) -> Result<Preflight, Rost
     while rows.next_record()?.is_some() {
         data_rows += 1;
     }
-    Ok(Preflight { data_rows, layout })
+    Ok(Preflight {
+        data_rows,
+        left_out: rows.left_out.count(),
+        layout,
+    })
 }

@@ -81,7 +81,7 @@ fn plain_comma_roster_with_checks_and_duplicates() {
                 ANN@example.com ,Ann,Again,,\n\
                 cy@example.com,Cy,Wu,1.0,AutoCreate\n";
     let (layout, rows) = read(text.as_bytes());
-    assert_eq!((layout.header_row, layout.delimiter), (1, b','));
+    assert_eq!((layout.header_row, layout.delimiter()), (1, Some(b',')));
     let numbers: Vec<u64> = rows.iter().map(|row| row.row).collect();
     assert_eq!(numbers, [2, 3, 6, 7]);
     assert_eq!(hire(&rows[0]).user_info.user_type, 2);
@@ -156,10 +156,10 @@ fn german_excel_semicolon_export_in_windows_1252() {
     };
     let (layout, rows) = read_with(&bytes, &options);
     assert_eq!(
-        (layout.header_row, layout.delimiter_name()),
+        (layout.header_row, layout.delimiter_name().unwrap()),
         (3, "semicolon".to_owned())
     );
-    assert_eq!(layout.encoding_name(), "windows-1252");
+    assert_eq!(layout.encoding_name(), Some("windows-1252"));
     assert_eq!(
         people(&rows),
         [
@@ -196,8 +196,8 @@ fn byte_order_marks_utf8_and_utf16() {
         (no_mark, "UTF-16LE"),
     ] {
         let (layout, rows) = read(&bytes);
-        assert_eq!(layout.encoding_name(), encoding);
-        assert_eq!(layout.delimiter, b'\t');
+        assert_eq!(layout.encoding_name(), Some(encoding));
+        assert_eq!(layout.delimiter(), Some(b'\t'));
         assert_eq!(
             layout.headers[0], "Email",
             "the mark is not part of the header"
@@ -243,7 +243,9 @@ fn multi_line_cells_keep_spreadsheet_row_numbers() {
                 c@b.co,Cy,\n";
     let (_, rows) = read(text.as_bytes());
     let numbers: Vec<u64> = rows.iter().map(|row| row.row).collect();
-    assert_eq!(numbers, [2, 5]);
+    // A spreadsheet shows the three-line cell in one row, so the next person is on row 3; the
+    // physical line (5) was reported before, which sent people to the wrong row.
+    assert_eq!(numbers, [2, 3]);
 }
 
 #[test]
@@ -370,4 +372,47 @@ fn rows_can_be_read_on_a_blocking_thread() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<Roster>();
     assert_send::<RosterRows>();
+}
+
+#[test]
+fn rows_left_out_are_counted_not_checked_and_claim_no_email() {
+    let text = "Email,Status\n\
+                ann@example.com,Left\n\
+                not-an-email,Left\n\
+                ann@example.com,Hired\n\
+                \n\
+                bob@example.com,hired\n";
+    let options = RosterOptions {
+        filters: vec![RowFilter::parse(FilterKind::Where, "status=Hired").unwrap()],
+        ..RosterOptions::default()
+    };
+    let roster = open_bytes(text.as_bytes(), &options).unwrap();
+    assert_eq!(roster.layout().filters[0].column.position, 1);
+    let rows = roster.rows();
+    let left_out = rows.left_out();
+    let rows: Vec<RosterRow> = rows.collect::<Result<_, _>>().unwrap();
+    assert_eq!(
+        people(&rows),
+        [person(4, "ann@example.com", "", "", "")],
+        "the left-out row 2 does not make row 4 a duplicate"
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(left_out.count(), 3, "blank rows are not counted");
+
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    let found = preflight(file.path(), &options).unwrap();
+    assert_eq!((found.data_rows, found.left_out), (1, 3));
+}
+
+#[test]
+fn sheet_is_refused_for_a_text_roster() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"Email\nann@example.com\n").unwrap();
+    let options = RosterOptions {
+        sheet: Some("Staff".into()),
+        ..RosterOptions::default()
+    };
+    let error = Roster::open(file.path(), &options).err().unwrap();
+    assert!(matches!(error, RosterError::SheetOfText), "{error:?}");
 }

@@ -31,8 +31,12 @@ pub(crate) const MAX_QUOTED_BYTES: usize = 1024 * 1024;
 /// One record: its cells as parsed (quotes removed, nothing trimmed) and where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
-    /// The physical line (1-based) of the record's first character.
+    /// The physical line (1-based) of the record's first character, for messages that send a
+    /// person to a text editor.
     pub line: u64,
+    /// The spreadsheet row (1-based) the record is on: like `line`, but a line break inside a
+    /// quoted cell does not start a new row, as in a spreadsheet.
+    pub row: u64,
     /// The cells, in column order.
     pub cells: Vec<String>,
 }
@@ -78,17 +82,20 @@ struct Partial {
     cell: Vec<u8>,
     /// The line the record starts on.
     start_line: u64,
+    /// The spreadsheet row the record is on.
+    start_row: u64,
     /// The line the open quoted cell starts on.
     quote_line: u64,
 }
 
 impl Partial {
-    fn new(line: u64) -> Partial {
+    fn new(line: u64, row: u64) -> Partial {
         Partial {
             state: State::StartRecord,
             cells: Vec::new(),
             cell: Vec::new(),
             start_line: line,
+            start_row: row,
             quote_line: 0,
         }
     }
@@ -117,6 +124,7 @@ impl Partial {
         self.end_cell();
         Record {
             line: self.start_line,
+            row: self.start_row,
             cells: self.cells,
         }
     }
@@ -131,6 +139,8 @@ struct Scanner {
     cr_ends_line: bool,
     /// The line of the next byte.
     line: u64,
+    /// The spreadsheet row of the next byte: lines less the breaks inside quoted cells.
+    row: u64,
     /// Whether the previous byte was a `\r` that ended a line, so a `\n` after it is skipped.
     after_cr_break: bool,
 }
@@ -144,13 +154,18 @@ impl Scanner {
         let line_break = byte == b'\n' || (byte == b'\r' && self.cr_ends_line);
         self.after_cr_break = line_break && byte == b'\r';
         match partial.state {
-            State::StartRecord if line_break => self.line += 1,
+            State::StartRecord if line_break => {
+                self.line += 1;
+                self.row += 1;
+            }
             State::StartRecord => {
                 partial.start_line = self.line;
+                partial.start_row = self.row;
                 partial.start_cell(byte, self.delimiter, self.line);
             }
             State::StartCell | State::InCell | State::AfterQuote if line_break => {
                 self.line += 1;
+                self.row += 1;
                 if byte == b'\n' && partial.cell.last() == Some(&b'\r') {
                     partial.cell.pop();
                 }
@@ -209,6 +224,7 @@ impl<R: BufRead> Tokenizer<R> {
             delimiter,
             cr_ends_line,
             line: 1,
+            row: 1,
             after_cr_break: false,
         };
         Tokenizer {
@@ -231,7 +247,7 @@ impl<R: BufRead> Tokenizer<R> {
     }
 
     fn read_record(&mut self) -> Result<Option<Record>, RosterError> {
-        let mut partial = Partial::new(self.scanner.line);
+        let mut partial = Partial::new(self.scanner.line, self.scanner.row);
         loop {
             let buffer = match self.input.fill_buf() {
                 Ok(buffer) => buffer,

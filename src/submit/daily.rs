@@ -137,10 +137,19 @@ impl DailyBudget {
         Grant::Granted { day: count.day }
     }
 
-    /// Returns a unit taken on `day` for an attempt Zoom did not count.
+    /// Whether Zoom has stopped `action` for the day with a daily 429. An attempt that took its
+    /// unit before the 429 arrived asks again before it is sent.
+    #[must_use]
+    pub fn is_stopped(&self, action: Action) -> bool {
+        self.count_for_today().stopped_actions.contains(&action)
+    }
+
+    /// Returns a unit taken on `day` for an attempt Zoom did not count. After a daily 429 the
+    /// day is spent whatever was counted, so nothing is returned then.
     pub fn give_back(&self, action: Action, day: Date) {
         let mut count = self.count_for_today();
-        if action.uses_daily_quota() && count.day == day {
+        let closed = count.stopped_actions.contains(&action);
+        if action.uses_daily_quota() && count.day == day && !closed {
             count.spent = count.spent.saturating_sub(1);
             self.record(JournalWrite::QuotaReturned { day, count: 1 });
         }

@@ -53,6 +53,8 @@ pub struct RunReport {
     pub stop: Option<StopReason>,
     /// Create calls sent.
     pub create_requests: u64,
+    /// From the first create sent to the last, when any were.
+    pub sending: Option<Duration>,
     /// Look-ups sent.
     pub lookups: u64,
     /// 429s received.
@@ -174,6 +176,7 @@ impl Pipeline {
             elapsed: started.elapsed(),
             stop: submitter.stop.reason(),
             create_requests: load(&submitter.tally.create_requests),
+            sending: submitter.tally.sending(),
             lookups: load(&submitter.tally.lookups),
             rate_limited: load(&submitter.tally.rate_limited),
             journal_error: recorded.journal_error,
@@ -200,25 +203,11 @@ fn read_steps(
 
 /// Turns a checked row into a step, asking the journal about a ready hire.
 fn prepare(row: RosterRow, history: Option<&History>) -> Result<Step, PipelineError> {
-    let hire = match row.verdict {
-        Verdict::Ready(hire) => hire,
-        Verdict::Invalid(message) => {
-            return Ok(Step::Known(Outcome::unsent(
-                row.row,
-                row.email,
-                Status::Invalid,
-                message,
-            )));
-        }
-        Verdict::Duplicate { first_row } => {
-            let message = format!("same email as row {first_row}: not sent again");
-            return Ok(Step::Known(Outcome::unsent(
-                row.row,
-                row.email,
-                Status::Duplicate,
-                message,
-            )));
-        }
+    if let Some(outcome) = Outcome::of_unsent_row(&row) {
+        return Ok(Step::Known(outcome));
+    }
+    let Verdict::Ready(hire) = row.verdict else {
+        unreachable!("every verdict but ready has an unsent outcome");
     };
     let content_hash = prior::content_hash(&hire);
     let (entry, retry_failed) = match history {
@@ -269,9 +258,7 @@ impl Dispatcher {
         mut steps: mpsc::Receiver<Result<Step, PipelineError>>,
     ) -> Option<PipelineError> {
         loop {
-            if let Ok(permit) = Arc::clone(&self.window).acquire_owned().await {
-                permit.forget();
-            }
+            self.wait_for_window().await;
             match steps.recv().await {
                 None => return None,
                 Some(Err(error)) => {
@@ -282,6 +269,28 @@ impl Dispatcher {
             }
             while let Some(done) = self.in_flight.try_join_next_with_id() {
                 self.forward(done);
+            }
+        }
+    }
+
+    /// Waits until the reorder window has room for one more row.
+    ///
+    /// The window fills when many rows finish behind a slow one. Only that slow row's outcome
+    /// can make room, and only this loop forwards outcomes, so finished submissions are
+    /// forwarded while waiting; waiting on the window alone would never end.
+    async fn wait_for_window(&mut self) {
+        let window = Arc::clone(&self.window);
+        let permit = window.acquire_owned();
+        tokio::pin!(permit);
+        loop {
+            tokio::select! {
+                permit = &mut permit => {
+                    if let Ok(permit) = permit {
+                        permit.forget();
+                    }
+                    return;
+                }
+                Some(done) = self.in_flight.join_next_with_id() => self.forward(done),
             }
         }
     }

@@ -30,7 +30,8 @@ use crate::outcome::{Outcome, Status};
 use crate::roster::Hire;
 use crate::zoom::auth::AuthError;
 use crate::zoom::client::{
-    Answer, ApiError, CODE_USER_EXISTS, CODES_MISSING_SCOPE, RateLimited, Transient, ZoomClient,
+    Answer, ApiError, CODE_USER_EXISTS, CODES_MISSING_SCOPE, Created, RateLimited, Transient,
+    ZoomClient,
 };
 use crate::zoom::rate_limit::RateLimitKind;
 use crate::zoom::wire::CreateUserRequest;
@@ -38,6 +39,10 @@ use crate::zoom::wire::CreateUserRequest;
 /// How many per-second 429s one submission takes before it gives up for this run. They do not
 /// count as failed attempts, since Zoom asked us to wait rather than refusing the request.
 const MAX_RATE_LIMITED: u32 = 12;
+
+/// The longest pause a per-second 429 may impose on the pool. Zoom's per-second waits are a
+/// second or two; a `Retry-After` of minutes or hours is not waited out.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// How many times one submission renews a refused token before giving up.
 const MAX_TOKEN_RENEWALS: u32 = 3;
@@ -47,10 +52,34 @@ const MAX_TOKEN_RENEWALS: u32 = 3;
 pub struct Tally {
     /// Create calls sent.
     pub create_requests: AtomicU64,
+    /// When the first and the latest create were sent.
+    sent_between: std::sync::Mutex<Option<(tokio::time::Instant, tokio::time::Instant)>>,
     /// Look-up calls sent.
     pub lookups: AtomicU64,
     /// 429s received, of either kind.
     pub rate_limited: AtomicU64,
+}
+
+impl Tally {
+    /// Counts a create about to be sent.
+    fn count_create(&self) {
+        self.create_requests.fetch_add(1, Ordering::Relaxed);
+        let now = tokio::time::Instant::now();
+        let mut sent = self
+            .sent_between
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *sent = Some(sent.map_or((now, now), |(first, _)| (first, now)));
+    }
+
+    /// From the first create sent to the latest, when any were.
+    #[must_use]
+    pub fn sending(&self) -> Option<Duration> {
+        self.sent_between
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .map(|(first, last)| last - first)
+    }
 }
 
 /// What every submission shares: the client, the pace, the quota and the stop signal.
@@ -169,12 +198,18 @@ impl Submitter {
             }
             marked = true;
             self.pacer.ready().await;
+            // The wait may have been long: the run may have stopped, or Zoom may have closed
+            // the day for this action, meanwhile.
             if let Some(reason) = self.stop.reason() {
                 self.budget.give_back(hire.action, day);
                 return self.deferred(hire, attempts, reason.unsent_message());
             }
+            if self.budget.is_stopped(hire.action) {
+                self.budget.give_back(hire.action, day);
+                return self.deferred(hire, attempts, quota_spent_message(hire));
+            }
             attempts.sent += 1;
-            self.tally.create_requests.fetch_add(1, Ordering::Relaxed);
+            self.tally.count_create();
             tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
             let answer = self.client.create_user(&request).await;
             if let Some(outcome) = self.read_answer(hire, attempts, day, answer).await {
@@ -259,7 +294,7 @@ impl Submitter {
         hire: &Hire,
         attempts: &mut Attempts,
         day: jiff::civil::Date,
-        answer: Result<Answer<crate::zoom::wire::CreatedUser>, AuthError>,
+        answer: Result<Answer<Created>, AuthError>,
     ) -> Option<Outcome> {
         let answer = match answer {
             Ok(answer) => answer,
@@ -287,9 +322,9 @@ impl Submitter {
             }
         };
         match answer {
-            Answer::Success(user) => Some(Outcome {
-                user_id: Some(user.id),
-                http_status: Some(201),
+            Answer::Success(created) => Some(Outcome {
+                user_id: Some(created.user.id),
+                http_status: Some(created.http_status),
                 message: "created".to_owned(),
                 ..self.outcome(hire, attempts, Status::Created)
             }),
@@ -300,11 +335,12 @@ impl Submitter {
                 attempts.last_zoom_code = Some(crate::zoom::client::CODE_INVALID_TOKEN);
                 attempts.renewals += 1;
                 if attempts.renewals > MAX_TOKEN_RENEWALS {
-                    return Some(self.deferred(
-                        hire,
-                        attempts,
-                        "zoom kept refusing freshly issued access tokens".to_owned(),
+                    // Fresh tokens refused one after another: the app or account is wrong,
+                    // not the token's age.
+                    self.stop.stop(StopReason::CredentialsRejected(
+                        "zoom refuses every access token it issues (401 code 124)".to_owned(),
                     ));
+                    return None;
                 }
                 if let Err(AuthError::Rejected { reason } | AuthError::Unavailable { reason }) =
                     self.client.tokens().renew_after_refusal(generation).await
@@ -346,10 +382,17 @@ impl Submitter {
             .code
             .is_some_and(|code| CODES_MISSING_SCOPE.contains(&code))
         {
-            self.stop.stop(StopReason::CredentialsRejected(format!(
+            // The app's setup is wrong, not the row: stop, and leave the row for a later run.
+            let reason = format!(
                 "the token lacks the scope to create users: {}",
                 refusal.message
-            )));
+            );
+            self.stop
+                .stop(StopReason::CredentialsRejected(reason.clone()));
+            return Outcome {
+                message: format!("not created: {reason}"),
+                ..self.outcome(hire, attempts, Status::Deferred)
+            };
         }
         Outcome {
             message: refusal.message,
@@ -370,13 +413,31 @@ impl Submitter {
         if limited.kind == RateLimitKind::Daily {
             tracing::debug!(row = hire.row, action = %hire.action, "daily limit reached at zoom");
             self.budget.stop_for_today(hire.action);
-            return Some(self.deferred(hire, attempts, quota_spent_message(hire)));
+            return Some(self.deferred(
+                hire,
+                attempts,
+                format!(
+                    "zoom refused it: the daily {} limit is reached (429); it goes after 00:00 UTC",
+                    hire.action
+                ),
+            ));
         }
         self.budget.give_back(hire.action, day);
         attempts.rate_limited += 1;
-        let wait = limited
-            .retry_after
-            .unwrap_or_else(|| backoff(attempts.rate_limited));
+        let asked = limited.retry_after;
+        if let Some(asked) = asked.filter(|asked| *asked > MAX_PAUSE) {
+            // A per-second limit that asks for minutes is not one the run can wait out.
+            self.pacer.pause_for(MAX_PAUSE);
+            return Some(self.deferred(
+                hire,
+                attempts,
+                format!(
+                    "zoom's per-second limit asked to wait {} s; the next run tries again",
+                    asked.as_secs()
+                ),
+            ));
+        }
+        let wait = asked.unwrap_or_else(|| backoff(attempts.rate_limited));
         tracing::debug!(
             row = hire.row,
             wait_ms = wait.as_millis() as u64,

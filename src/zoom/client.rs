@@ -105,6 +105,19 @@ pub enum Answer<T> {
     Transient(Transient),
 }
 
+/// A create Zoom answered with a user id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// The HTTP status of the answer, 201 as a rule.
+    pub http_status: u16,
+    /// The user as Zoom stored it.
+    pub user: CreatedUser,
+}
+
+/// The longest Zoom message kept, in characters: enough for any real one, and a cap on what a
+/// misbehaving server can put in every row of the results.
+const MESSAGE_MAX_CHARS: usize = 500;
+
 /// Zoom's code for "invalid or expired access token".
 pub const CODE_INVALID_TOKEN: i64 = 124;
 /// Zoom's code for "this email is already a user of the account".
@@ -155,17 +168,23 @@ impl ZoomClient {
     pub async fn create_user(
         &self,
         request: &CreateUserRequest,
-    ) -> Result<Answer<CreatedUser>, AuthError> {
+    ) -> Result<Answer<Created>, AuthError> {
         let answer = self
             .send::<CreatedUser>(Method::POST, "/users", Some(request))
             .await?;
         Ok(match answer {
-            Answer::Success(user) if user.id.trim().is_empty() => Answer::Transient(Transient {
-                http_status: None,
-                reason: "zoom answered success without a user id".to_owned(),
-                ambiguous: true,
-            }),
-            other => other,
+            Answer::Success((http_status, user)) if user.id.trim().is_empty() => {
+                Answer::Transient(Transient {
+                    http_status: Some(http_status),
+                    reason: format!("zoom answered {http_status} without a user id"),
+                    ambiguous: true,
+                })
+            }
+            Answer::Success((http_status, user)) => Answer::Success(Created { http_status, user }),
+            Answer::Refused(error) => Answer::Refused(error),
+            Answer::TokenRefused { generation } => Answer::TokenRefused { generation },
+            Answer::RateLimited(limited) => Answer::RateLimited(limited),
+            Answer::Transient(transient) => Answer::Transient(transient),
         })
     }
 
@@ -174,7 +193,7 @@ impl ZoomClient {
         let path = format!("/users/{}", encode_path_segment(user));
         let answer = self.send::<UserRecord>(Method::GET, &path, None).await?;
         Ok(match answer {
-            Answer::Success(record) => Answer::Success(Some(record)),
+            Answer::Success((_, record)) => Answer::Success(Some(record)),
             Answer::Refused(error)
                 if error.http_status == 404 && error.code == Some(CODE_USER_NOT_FOUND) =>
             {
@@ -192,7 +211,7 @@ impl ZoomClient {
         method: Method,
         path: &str,
         body: Option<&CreateUserRequest>,
-    ) -> Result<Answer<T>, AuthError> {
+    ) -> Result<Answer<(u16, T)>, AuthError> {
         let token = self.tokens.token().await?;
         let mut request = self
             .http
@@ -221,11 +240,11 @@ fn classify<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
     generation: u64,
-) -> Answer<T> {
+) -> Answer<(u16, T)> {
     let tracking_id = header(headers, TRACKING_ID_HEADER);
     if status.is_success() {
         return match serde_json::from_slice::<T>(body) {
-            Ok(value) => Answer::Success(value),
+            Ok(value) => Answer::Success((status.as_u16(), value)),
             Err(_) => Answer::Transient(Transient {
                 http_status: Some(status.as_u16()),
                 reason: format!("zoom answered {status} with an unreadable body"),
@@ -276,7 +295,15 @@ fn describe_refusal(refusal: &ErrorBody) -> String {
     for field in &refusal.errors {
         let _ = write!(message, " [{}: {}]", field.field, field.message.trim());
     }
-    message
+    shorten(message)
+}
+
+/// Cuts a message at [`MESSAGE_MAX_CHARS`], saying so.
+fn shorten(message: String) -> String {
+    match message.char_indices().nth(MESSAGE_MAX_CHARS) {
+        Some((cut, _)) => format!("{}… (cut short)", &message[..cut]),
+        None => message,
+    }
 }
 
 fn transport_failure(error: &reqwest::Error) -> Transient {
@@ -325,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_400_with_code_200_is_a_refusal_not_a_success() {
-        let answer: Answer<CreatedUser> = classify(
+        let answer: Answer<(u16, CreatedUser)> = classify(
             StatusCode::BAD_REQUEST,
             &HeaderMap::new(),
             br#"{"code":200,"message":"No privilege."}"#,
@@ -342,7 +369,7 @@ mod tests {
 
     #[test]
     fn field_errors_are_named_in_the_message() {
-        let answer: Answer<CreatedUser> = classify(
+        let answer: Answer<(u16, CreatedUser)> = classify(
             StatusCode::BAD_REQUEST,
             &HeaderMap::new(),
             br#"{"code":300,"message":"Validation Failed.","errors":[{"field":"user_info.email","message":"Invalid field."}]}"#,

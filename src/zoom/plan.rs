@@ -14,6 +14,16 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// The plan's name as `--plan` takes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+            Plan::Business => "business",
+        }
+    }
+
     /// Light requests a second, shared by every app on the account.
     #[must_use]
     pub fn light_per_second(self) -> u32 {

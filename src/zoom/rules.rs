@@ -188,6 +188,9 @@ pub fn email_problem(email: &str) -> Option<String> {
     if email.chars().any(char::is_whitespace) {
         return Some("contains a space".to_owned());
     }
+    if email.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return Some("contains an invisible or control character".to_owned());
+    }
     let Some((local, domain)) = email.split_once('@') else {
         return Some("has no @".to_owned());
     };
@@ -234,6 +237,9 @@ pub fn user_type_problem(action: Action, user_type: i64) -> Option<String> {
 /// Checks a first or last name.
 #[must_use]
 pub fn name_problem(name: &str) -> Option<String> {
+    if name.chars().any(char::is_control) {
+        return Some("contains a control character".to_owned());
+    }
     if name.chars().count() > NAME_MAX_CHARS {
         return Some(format!("is longer than {NAME_MAX_CHARS} characters"));
     }
@@ -248,6 +254,9 @@ pub fn name_problem(name: &str) -> Option<String> {
 /// Checks a display name. Zoom states only its limit on Chinese characters.
 #[must_use]
 pub fn display_name_problem(name: &str) -> Option<String> {
+    if name.chars().any(char::is_control) {
+        return Some("contains a control character".to_owned());
+    }
     if chinese_characters(name) > DISPLAY_NAME_MAX_CHINESE {
         return Some(format!(
             "has more than {DISPLAY_NAME_MAX_CHINESE} Chinese characters"
@@ -285,6 +294,14 @@ pub fn password_problem(password: &str) -> Option<String> {
     None
 }
 
+/// Characters that print as nothing: zero-width spaces and joiners, direction marks, the soft
+/// hyphen and the byte order mark. Names may need joiners (Persian, Indic scripts), so only
+/// addresses refuse them.
+fn is_invisible(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0xFEFF)
+}
+
 /// Counts the characters in the CJK Unified Ideographs blocks, which Zoom limits in names.
 fn chinese_characters(text: &str) -> usize {
     text.chars()
@@ -316,8 +333,18 @@ mod tests {
             assert_eq!(email_problem(good), None, "{good}");
         }
         for bad in [
-            "", "plain", "a@b", "a@@b.co", "a b@c.co", "a@b..co", ".a@b.co", "a@-b.co", "a,b@c.co",
+            "",
+            "plain",
+            "a@b",
+            "a@@b.co",
+            "a b@c.co",
+            "a@b..co",
+            ".a@b.co",
+            "a@-b.co",
+            "a,b@c.co",
             "@b.co",
+            "a\u{200b}b@c.co",
+            "a\u{7}@c.co",
         ] {
             assert!(email_problem(bad).is_some(), "{bad}");
         }
@@ -341,6 +368,12 @@ mod tests {
         assert_eq!(name_problem(&"é".repeat(64)), None);
         assert!(name_problem(&"e".repeat(65)).is_some());
         assert_eq!(name_problem("王小明"), None);
+        assert_eq!(
+            name_problem("Mi\u{200c}na"),
+            None,
+            "a joiner some scripts need"
+        );
+        assert!(name_problem("A\u{0}l").is_some());
         assert!(name_problem("王小明王小明").is_some());
         assert!(display_name_problem("王小明王小明王小明王小明").is_some());
     }

@@ -1,5 +1,6 @@
 //! `zoom-onboard run` end to end: the real binary against the sandbox over HTTP.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::support::{self, Finished, roster_of, run_against, sandbox_args, sandbox_ids, start};
@@ -344,4 +345,120 @@ async fn the_readme_sample_runs_against_the_built_in_sandbox() {
             .iter()
             .all(|line| !line.user_id.is_empty())
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_row_followed_by_thousands_of_finished_rows_does_not_hang() {
+    // Regression: the reorder window filled with rows finished behind one slow row, and the
+    // loop that waited for room was the only one that could forward the slow row's outcome.
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        latency_ms: 1_500,
+        ..sandbox_args()
+    })
+    .await;
+    let mut roster = String::from("Email,First Name\nslow@example.com,Slow\n");
+    for index in 0..5_000 {
+        let _ = writeln!(roster, "not-an-email-{index},Quick");
+    }
+    let finished = tokio::time::timeout(
+        Duration::from_secs(120),
+        run_against(&sandbox, &roster, &[]),
+    )
+    .await
+    .expect("the run finishes");
+
+    assert_eq!(finished.code, 3, "{}", finished.stderr);
+    assert_eq!(finished.results.len(), 5_001);
+    assert_eq!(finished.results[0].status, "created");
+    assert_eq!(finished.count("invalid"), 5_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_daily_429_no_worker_sends_another_create() {
+    // Regression: workers already waiting at the rate limiter sent their creates after the
+    // daily 429 had arrived.
+    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
+        daily_quota: Some(5),
+        ..sandbox_args()
+    })
+    .await;
+    let finished = run_against(&sandbox, &roster_of(60), &[]).await;
+
+    assert_eq!(finished.code, 4, "{}", finished.stderr);
+    assert_eq!(finished.count("created"), 5);
+    assert_eq!(finished.count("deferred"), 55);
+    let stats = sandbox.stats();
+    assert_eq!(
+        stats.rate_limited_daily, 1,
+        "one daily 429, then nothing more was sent"
+    );
+    assert_eq!(stats.create_requests, 6);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_aimed_at_the_roster_itself_are_refused_and_the_roster_kept() {
+    // Regression: --out naming the roster (directly or through a link) truncated it and the
+    // run then read its own results.
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    let text = roster_of(3);
+    std::fs::write(&roster, &text).unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&roster, &link).unwrap();
+
+    for out in [&roster, &link] {
+        let output = support::command()
+            .arg("run")
+            .arg(&roster)
+            .arg("--out")
+            .arg(out)
+            .arg("--state")
+            .arg(dir.path().join("journal.sqlite3"))
+            .args([
+                "--api-url",
+                &sandbox.api_url(),
+                "--oauth-url",
+                &sandbox.token_url(),
+            ])
+            .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
+            .env("ZOOM_CLIENT_ID", sandbox.client_id())
+            .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{out:?}");
+        assert_eq!(std::fs::read_to_string(&roster).unwrap(), text);
+    }
+    assert_eq!(sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_setup_error_leaves_the_previous_results_alone() {
+    // Regression: a run that stopped on its setup truncated the results of the run before.
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    std::fs::write(&roster, roster_of(2)).unwrap();
+    let out = dir.path().join("results.csv");
+    std::fs::write(&out, "earlier results\n").unwrap();
+    let output = support::command()
+        .arg("run")
+        .arg(&roster)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(dir.path().join("journal.sqlite3"))
+        .args(["--oauth-url", "http://127.0.0.1:9/oauth/token"])
+        .args(["--api-url", "http://127.0.0.1:9/v2"])
+        .env("ZOOM_ACCOUNT_ID", "a")
+        .env("ZOOM_CLIENT_ID", "b")
+        .env("ZOOM_CLIENT_SECRET", "c")
+        .output()
+        .await
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier results\n");
 }
