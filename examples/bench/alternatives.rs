@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use zoom_onboard::sandbox::{Plan, Sandbox, SandboxArgs};
 
@@ -144,7 +145,7 @@ pub async fn side_run(
         .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
         .env("ZOOM_CLIENT_ID", sandbox.client_id())
         .env("ZOOM_CLIENT_SECRET", sandbox.client_secret());
-    let timed = run_timed(command, &report).await;
+    let timed = run_timed(command, &report, Duration::from_secs(1200)).await;
     let log = std::fs::read_to_string(folder.join("log.txt")).unwrap_or_default();
     let recorded = emails_in_answers(&log);
     let created: HashSet<String> = sandbox

@@ -34,7 +34,7 @@ use std::time::Instant;
 use zoom_onboard::sandbox::Plan;
 
 use alternatives::{Approach, SideRun, side_run};
-use overhead::{EngineRun, Profile, engine_run, profile_engine};
+use overhead::{Pace, Profile, UncheckedRun, profile_run, unchecked_run};
 use pace::{PaceRun, Setting, pace_run};
 use process::{Timed, Tools, write_roster};
 
@@ -53,12 +53,12 @@ pub struct Settings {
     pub latencies: Vec<u64>,
     /// Scenario 2: rows of a binary run at the business pace.
     pub overhead_rows: usize,
-    /// Scenario 2: rows of an engine run.
-    pub engine_rows: usize,
+    /// Scenario 2: rows of a run with the pacer lifted.
+    pub unchecked_rows: usize,
     /// Scenario 2: runs of each.
     pub overhead_repeats: usize,
-    /// Scenario 2: workers in flight in the engine (what `run --plan business` uses).
-    pub engine_workers: usize,
+    /// Scenario 2: workers in flight with the pacer lifted (what `run --plan business` uses).
+    pub unchecked_workers: usize,
     /// Scenarios 3 and 4: rows of the long roster.
     pub long_rows: usize,
     /// Scenario 4: rows of the short roster.
@@ -83,9 +83,9 @@ impl Settings {
             pro_repeats: 1,
             latencies: vec![50, 150, 400],
             overhead_rows: 2_000,
-            engine_rows: 20_000,
+            unchecked_rows: 20_000,
             overhead_repeats: 3,
-            engine_workers: 40,
+            unchecked_workers: 40,
             long_rows: 1_000_000,
             short_rows: 10_000,
             roster_repeats: 3,
@@ -104,9 +104,9 @@ impl Settings {
             pro_repeats: 1,
             latencies: vec![50, 150, 400],
             overhead_rows: 300,
-            engine_rows: 3_000,
+            unchecked_rows: 3_000,
             overhead_repeats: 1,
-            engine_workers: 40,
+            unchecked_workers: 40,
             long_rows: 50_000,
             short_rows: 2_000,
             roster_repeats: 1,
@@ -124,10 +124,12 @@ pub struct Figures {
     pub pace: Vec<(Setting, Vec<PaceRun>)>,
     /// Scenario 2: the binary at the business pace, unlimited sandbox.
     pub overhead_binary: Vec<PaceRun>,
-    /// Scenario 2: the engine with the pacer lifted.
-    pub overhead_engine: Vec<EngineRun>,
-    /// Scenario 2: where the engine's time goes.
-    pub profile: Option<Profile>,
+    /// Scenario 2: the binary with the pacer lifted.
+    pub overhead_unchecked: Vec<UncheckedRun>,
+    /// Scenario 2: where the time goes at the business pace.
+    pub profile_paced: Option<Profile>,
+    /// Scenario 2: where the time goes with the pacer lifted.
+    pub profile_unchecked: Option<Profile>,
     /// Scenario 3: whether this build has `check`.
     pub check_available: bool,
     /// Scenario 3 and 4: `check` on the long roster.
@@ -140,6 +142,10 @@ pub struct Figures {
     pub run_short: Vec<Timed>,
     /// Scenario 4: `run` on the long roster, most rows deferred.
     pub run_long: Vec<Timed>,
+    /// Scenario 4: `run` on the short roster, every row deferred.
+    pub run_short_none_sent: Vec<Timed>,
+    /// Scenario 4: `run` on the long roster, every row deferred.
+    pub run_long_none_sent: Vec<Timed>,
     /// Scenario 5: each approach's runs.
     pub side: Vec<(Approach, Vec<SideRun>)>,
     /// The harness's own wall time, seconds.
@@ -250,11 +256,11 @@ async fn overheads(tools: &Tools, settings: &Settings, work: &Path, figures: &mu
         figures.overhead_binary.push(run);
     }
     for repeat in 0..settings.overhead_repeats {
-        let tag = format!("overhead-engine-{repeat}");
-        let run = engine_run(
+        let tag = format!("overhead-unchecked-{repeat}");
+        let run = unchecked_run(
             tools,
-            settings.engine_rows,
-            settings.engine_workers,
+            settings.unchecked_rows,
+            settings.unchecked_workers,
             work,
             &tag,
         )
@@ -262,15 +268,19 @@ async fn overheads(tools: &Tools, settings: &Settings, work: &Path, figures: &mu
         progress(
             started,
             &format!(
-                "{tag}: {:.0} rows/s, {:.3} CPU-s per 1,000 rows",
+                "{tag}: {:.0} rows/s, {:.3} CPU-s per 1,000 rows, exit {}",
                 run.rows_per_second,
-                run.cpu_per_thousand()
+                run.cpu_per_thousand(),
+                run.timed.exit
             ),
         );
-        figures.overhead_engine.push(run);
+        figures.overhead_unchecked.push(run);
     }
-    figures.profile =
-        profile_engine(tools, settings.engine_rows, settings.engine_workers, work).await;
+    figures.profile_paced = profile_run(tools, settings.overhead_rows, Pace::Business, work).await;
+    let unchecked = Pace::Unchecked {
+        workers: settings.unchecked_workers,
+    };
+    figures.profile_unchecked = profile_run(tools, settings.unchecked_rows, unchecked, work).await;
     progress(started, "profile recorded");
 }
 
@@ -298,16 +308,48 @@ async fn long_rosters(tools: &Tools, settings: &Settings, work: &Path, figures: 
     }
     for repeat in 0..settings.roster_repeats {
         let folder = work.join(format!("memory-{repeat}"));
-        figures
-            .run_short
-            .push(memory::run_deferring(tools, &short, &folder.join("short")).await);
-        figures
-            .run_long
-            .push(memory::run_deferring(tools, &long, &folder.join("long")).await);
-        progress(
-            started,
-            "run with most rows deferred, short and long rosters",
-        );
+        for (quota, short_runs, long_runs) in [
+            (
+                memory::SMALL_QUOTA,
+                &mut figures.run_short,
+                &mut figures.run_long,
+            ),
+            (
+                0,
+                &mut figures.run_short_none_sent,
+                &mut figures.run_long_none_sent,
+            ),
+        ] {
+            // One hang is the finding; repeating it would only spend minutes.
+            if short_runs
+                .iter()
+                .chain(long_runs.iter())
+                .any(|timed| timed.hung)
+            {
+                continue;
+            }
+            let folder = folder.join(format!("quota-{quota}"));
+            let short_run =
+                memory::run_deferring(tools, &short, &folder.join("short"), quota).await;
+            let long_run = memory::run_deferring(tools, &long, &folder.join("long"), quota).await;
+            progress(
+                started,
+                &format!(
+                    "run --daily-quota {quota}: short exit {} ({:.1} s), long exit {} ({:.1} s){}",
+                    short_run.exit,
+                    short_run.wall,
+                    long_run.exit,
+                    long_run.wall,
+                    if long_run.hung || short_run.hung {
+                        ", HUNG and killed"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            short_runs.push(short_run);
+            long_runs.push(long_run);
+        }
     }
 }
 

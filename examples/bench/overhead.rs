@@ -1,15 +1,17 @@
 //! Scenario 2, overhead: what the tool spends per row when Zoom is instant and unlimited.
 //!
-//! Two measurements, because the binary cannot go faster than the plan's 80 a second:
+//! Two measurements of the binary against an unlimited sandbox in its own process:
 //!
-//! - the binary, `run --plan business`, against an unlimited sandbox with no latency: rows a
-//!   second (capped by its own pacer) and CPU-seconds per 1,000 rows;
-//! - the `engine` example, the same pipeline with the pacer lifted, against an unlimited
-//!   sandbox in its own process: the rows a second the machinery can carry, its CPU cost, and
-//!   a `perf` profile of where that CPU goes.
+//! - `run --plan business`, held to 80 a second by its own pacer: CPU-seconds per 1,000 rows
+//!   at the pace a real business account allows;
+//! - `run --plan business --unchecked-rate N` (a hidden option for exactly this), which lifts
+//!   the pacer: the rows a second the machinery can carry and its CPU cost.
+//!
+//! Each gets a `perf` profile of where its CPU goes.
 
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -17,25 +19,21 @@ use tokio::process::{Child, Command};
 use crate::pace::UNLIMITED_RATE;
 use crate::process::{Timed, Tools, run_timed, timed_command, write_roster};
 
-/// One run of the engine.
+/// One run of the binary with its pacer lifted.
 #[derive(Debug, Clone)]
-pub struct EngineRun {
+pub struct UncheckedRun {
     /// Roster rows.
     pub rows: usize,
-    /// Users created, as the engine counted them.
-    pub created: u64,
-    /// 429s received.
-    pub rejected_429: u64,
-    /// Rows a second, from the engine's first row to its last outcome.
+    /// Rows a second, process start to exit.
     pub rows_per_second: f64,
-    /// The engine's process, measured.
+    /// The tool's process, measured.
     pub timed: Timed,
     /// The sandbox process's CPU time over the same run, seconds.
     pub sandbox_cpu: f64,
 }
 
-impl EngineRun {
-    /// The engine's CPU time per 1,000 rows, seconds.
+impl UncheckedRun {
+    /// The tool's CPU time per 1,000 rows, seconds.
     pub fn cpu_per_thousand(&self) -> f64 {
         self.timed.cpu * 1000.0 / self.rows as f64
     }
@@ -115,56 +113,83 @@ fn proc_cpu_seconds(pid: u32) -> Option<f64> {
     Some((user + system) / 100.0)
 }
 
-/// The arguments of one engine run, in the order the engine takes them.
-fn engine_arguments(sandbox: &SandboxProcess, folder: &Path, workers: usize) -> Vec<String> {
-    [
-        folder.join("roster.csv"),
-        folder.join("results.csv"),
-        folder.join("journal.sqlite3"),
-    ]
-    .iter()
-    .map(|path| path.display().to_string())
-    .chain([
-        sandbox.api_url.clone(),
-        sandbox.token_url.clone(),
-        workers.to_string(),
-    ])
-    .collect()
+/// The pace of a run: the plan's, or lifted with the hidden `--unchecked-rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// `--plan business`: 80 a second.
+    Business,
+    /// `--plan business --unchecked-rate 100000000`, with `workers` in flight.
+    Unchecked {
+        /// `--concurrency`.
+        workers: usize,
+    },
 }
 
-/// Runs the engine over `rows` fresh hires with `workers` in flight.
-pub async fn engine_run(
+/// The arguments of `zoom-onboard run` over the roster in `folder`, against `sandbox`.
+fn run_arguments(sandbox: &SandboxProcess, folder: &Path, pace: Pace) -> Vec<String> {
+    let path = |name: &str| folder.join(name).display().to_string();
+    let mut arguments = vec![
+        "run".to_owned(),
+        path("roster.csv"),
+        "--out".to_owned(),
+        path("results.csv"),
+        "--state".to_owned(),
+        path("journal.sqlite3"),
+        "--plan".to_owned(),
+        "business".to_owned(),
+        "--daily-quota".to_owned(),
+        "4000000000".to_owned(),
+        "--api-url".to_owned(),
+        sandbox.api_url.clone(),
+        "--oauth-url".to_owned(),
+        sandbox.token_url.clone(),
+    ];
+    if let Pace::Unchecked { workers } = pace {
+        arguments.extend([
+            "--unchecked-rate".to_owned(),
+            UNLIMITED_RATE.to_string(),
+            "--concurrency".to_owned(),
+            workers.to_string(),
+        ]);
+    }
+    arguments
+}
+
+/// The sandbox's default credentials, which `zoom-onboard sandbox` accepts.
+fn with_default_credentials(command: &mut Command) -> &mut Command {
+    command
+        .env("ZOOM_ACCOUNT_ID", "sandbox")
+        .env("ZOOM_CLIENT_ID", "sandbox")
+        .env("ZOOM_CLIENT_SECRET", "sandbox")
+}
+
+/// Runs the binary with its pacer lifted over `rows` fresh hires with `workers` in flight.
+pub async fn unchecked_run(
     tools: &Tools,
     rows: usize,
     workers: usize,
     work: &Path,
     tag: &str,
-) -> EngineRun {
+) -> UncheckedRun {
     let sandbox = SandboxProcess::start(tools).await;
     let folder = work.join(tag);
     std::fs::create_dir_all(&folder).expect("a folder for the run");
     write_roster(&folder.join("roster.csv"), rows, &format!("{tag}-"));
     let report = folder.join("time.txt");
-    let mut command = timed_command(&tools.example("engine"), &report);
-    command.args(engine_arguments(&sandbox, &folder, workers));
+    let mut command = timed_command(&tools.binary, &report);
+    command.args(run_arguments(
+        &sandbox,
+        &folder,
+        Pace::Unchecked { workers },
+    ));
+    with_default_credentials(&mut command);
     let sandbox_cpu_before = sandbox.cpu_seconds();
-    let timed = run_timed(command, &report).await;
+    let timed = run_timed(command, &report, Duration::from_secs(600)).await;
     let sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu_before;
     sandbox.stop().await;
-    assert_eq!(timed.exit, 0, "the engine ran: {}", timed.stderr);
-    let figure = |key: &str| -> f64 {
-        timed
-            .stdout
-            .split_whitespace()
-            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    EngineRun {
+    UncheckedRun {
         rows,
-        created: figure("created") as u64,
-        rejected_429: figure("rate_limited") as u64,
-        rows_per_second: figure("rows_per_second"),
+        rows_per_second: rows as f64 / timed.wall,
         timed,
         sandbox_cpu,
     }
@@ -183,30 +208,26 @@ pub struct Profile {
     pub samples: u64,
 }
 
-/// Records the engine under `perf record` (sampling the CPU clock, flat: no call graphs) and
-/// reads the samples back. `None` when `perf` is missing or cannot record here.
-pub async fn profile_engine(
-    tools: &Tools,
-    rows: usize,
-    workers: usize,
-    work: &Path,
-) -> Option<Profile> {
+/// Records `zoom-onboard run` at `pace` under `perf record` (sampling the CPU clock, flat: no
+/// call graphs) and reads the samples back. `None` when `perf` is missing or cannot record.
+pub async fn profile_run(tools: &Tools, rows: usize, pace: Pace, work: &Path) -> Option<Profile> {
     let sandbox = SandboxProcess::start(tools).await;
-    let folder = work.join("profile");
+    let folder = work.join(format!("profile-{rows}-{pace:?}").replace([' ', '{', '}', ':'], ""));
     std::fs::create_dir_all(&folder).expect("a folder for the profile");
     write_roster(&folder.join("roster.csv"), rows, "profile-");
     let data = folder.join("perf.data");
-    let recorded = Command::new("perf")
+    let mut command = Command::new("perf");
+    command
         .args(["record", "-F", "2000", "-e", "cpu-clock", "-o"])
         .arg(&data)
         .arg("--")
-        .arg(tools.example("engine"))
-        .args(engine_arguments(&sandbox, &folder, workers))
-        .stdin(Stdio::null())
-        .output()
-        .await;
+        .arg(&tools.binary)
+        .args(run_arguments(&sandbox, &folder, pace))
+        .stdin(Stdio::null());
+    with_default_credentials(&mut command);
+    let recorded = command.output().await;
     sandbox.stop().await;
-    if !recorded.is_ok_and(|output| output.status.success()) {
+    if !recorded.is_ok_and(|output| output.status.success() || output.status.code() == Some(4)) {
         return None;
     }
     let report = Command::new("perf")
@@ -219,9 +240,15 @@ pub async fn profile_engine(
         .ok()?;
     let text = String::from_utf8_lossy(&report.stdout);
     let mut profile = read_perf_report(&text);
+    let pace_arguments = match pace {
+        Pace::Business => String::new(),
+        Pace::Unchecked { workers } => {
+            format!(" --unchecked-rate {UNLIMITED_RATE} --concurrency {workers}")
+        }
+    };
     profile.command = format!(
-        "perf record -F 2000 -e cpu-clock -- target/release/examples/engine <{rows}-row roster> \
-         ... {workers}"
+        "perf record -F 2000 -e cpu-clock -- zoom-onboard run <{rows}-row roster> --plan \
+         business{pace_arguments} ..."
     );
     Some(profile)
 }

@@ -113,7 +113,10 @@ pub async fn pace_run(
         .args(["--api-url", &sandbox.api_url()])
         .args(["--oauth-url", &sandbox.token_url()]);
     with_sandbox_credentials(&mut command, &sandbox);
-    let timed = run_timed(command, &report).await;
+    // A run that hangs is cut off at twice its expected length and a minute.
+    let expected = rows as f64 / f64::from(plan.light_per_second());
+    let limit = Duration::from_secs_f64(expected * 2.0 + 60.0);
+    let timed = run_timed(command, &report, limit).await;
 
     let run = measure(&sandbox, plan, rows, timed);
     sandbox.shutdown().await;

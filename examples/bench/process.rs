@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 use zoom_onboard::sandbox::Sandbox;
@@ -58,6 +58,8 @@ pub struct Timed {
     pub stdout: String,
     /// What it printed on stderr.
     pub stderr: String,
+    /// It did not finish within its time limit and was killed.
+    pub hung: bool,
 }
 
 impl Timed {
@@ -77,14 +79,35 @@ pub fn timed_command(program: &Path, report: &Path) -> Command {
         .arg(report)
         .arg(program)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so that a run that hangs can be killed with its child.
+        .process_group(0)
         .kill_on_drop(true);
     command
 }
 
-/// Runs a command made by [`timed_command`] to the end and reads its figures.
-pub async fn run_timed(mut command: Command, report: &Path) -> Timed {
+/// Runs a command made by [`timed_command`] to the end, or for at most `limit`, and reads its
+/// figures. A command still running after `limit` is killed, with everything it started, and
+/// marked as timed out.
+pub async fn run_timed(mut command: Command, report: &Path, limit: Duration) -> Timed {
     let started = Instant::now();
-    let output = command.output().await.expect("/usr/bin/time runs");
+    let child = command.spawn().expect("/usr/bin/time runs");
+    let group = child.id().expect("a running child");
+    let Ok(output) = tokio::time::timeout(limit, child.wait_with_output()).await else {
+        // The group's id is the child's: only what this harness started is killed.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{group}")])
+            .status()
+            .await;
+        return Timed {
+            wall: started.elapsed().as_secs_f64(),
+            exit: -1,
+            hung: true,
+            ..Timed::default()
+        };
+    };
+    let output = output.expect("/usr/bin/time runs");
     let wall = started.elapsed().as_secs_f64();
     let figures = std::fs::read_to_string(report).unwrap_or_default();
     // A failing child adds a "Command exited with non-zero status" line before the figures.
@@ -103,6 +126,7 @@ pub async fn run_timed(mut command: Command, report: &Path) -> Timed {
         exit: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        hung: false,
     }
 }
 
