@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark harness (issue 7) and rewrites docs/benchmarks.md and its plot.
 #
-#   bench/run.sh          every scenario at full size: about 35 minutes on 2 cores
+#   bench/run.sh          every scenario at full size: about 30 minutes on 2 cores
 #   bench/run.sh quick    every scenario small, a few minutes; writes target/benchmarks-quick.md
 #
 # Needs: a Rust toolchain, curl, /usr/bin/time (Debian: apt-get install time), and for the
