@@ -5,4 +5,5 @@ mod operator;
 mod rosters;
 mod run;
 mod sandbox;
+mod snapshots;
 mod support;
