@@ -6,9 +6,13 @@
 mod check;
 mod check_report;
 mod journal;
+mod logging;
+mod progress;
 mod roster_args;
 mod run;
 mod summary;
+
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +20,7 @@ use crate::outcome::exit_code;
 use crate::sandbox;
 
 pub use check::CheckArgs;
+pub use logging::LogFormat;
 pub use run::RunArgs;
 
 const EXIT_CODES_HELP: &str = "\
@@ -43,6 +48,22 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// No progress bar. Warnings, errors and the summary still go to stderr. The bar is also
+    /// left out when stderr is not a terminal, and with -v.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// How log lines are written: text for people, or json, one object a line with the level,
+    /// the fields and the row span, for log shippers.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
+    /// Write log lines to this file instead of stderr. It is created readable by its owner
+    /// only: debug lines name the hires.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub log_file: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -67,9 +88,13 @@ pub enum Command {
 
 /// Runs the parsed command and returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    start_logging(cli.verbose);
+    let screen = progress::screen(cli.quiet, cli.verbose);
+    if let Err(message) = start_logging(&cli, &screen) {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     match cli.command {
-        Command::Run(args) => run::execute(args).await,
+        Command::Run(args) => run::execute(args, &screen).await,
         Command::Check(args) => check::execute(&args),
         Command::Journal(args) => journal::execute(args),
         Command::Sandbox(args) => match sandbox::serve(args).await {
@@ -82,20 +107,25 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
-/// Logs go to stderr, warnings and errors only unless asked for more.
-fn start_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "zoom_onboard=debug,warn",
-        _ => "zoom_onboard=trace,info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+/// Starts logging as the global options ask, refusing a log file that is the roster.
+fn start_logging(cli: &Cli, screen: &indicatif::MultiProgress) -> Result<(), String> {
+    if let Some(path) = &cli.log_file {
+        let roster: Option<&Path> = match &cli.command {
+            Command::Run(args) => Some(&args.roster),
+            Command::Check(args) => Some(&args.roster),
+            Command::Sandbox(_) | Command::Journal(_) => None,
+        };
+        let roster: Vec<(&Path, &str)> = roster.iter().map(|path| (*path, "roster")).collect();
+        crate::results::check_output_apart(path, "--log-file", &roster)?;
+    }
+    logging::start(
+        &logging::LogOptions {
+            verbose: cli.verbose,
+            format: cli.log_format,
+            file: cli.log_file.as_deref(),
+        },
+        screen,
+    )
 }
 
 /// An error's message with its causes, for stderr: `what failed: why: why deeper`, then any hint
