@@ -135,7 +135,7 @@ impl Progress for Display {
         }
     }
 
-    fn row_written(&self, status: Status) {
+    fn row_done(&self, status: Status) {
         if let Some(at) = Status::ALL.iter().position(|each| *each == status) {
             self.update(|view| view.counts[at] += 1);
         }
@@ -160,12 +160,19 @@ impl Progress for Display {
     }
 
     fn finished(&self) {
-        self.update(|view| {
+        let notice = {
+            let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
             view.paused_until = None;
             view.quota_back_at = None;
-        });
-        // Left on screen, above the summary: the last state, with the quota line if any.
-        self.bar.finish();
+            view.notice_line(Instant::now())
+        };
+        // The summary that follows has the counts; what it does not say in these words, the
+        // quota line, stays on screen above it.
+        self.bar.finish_and_clear();
+        self.screen.remove(&self.bar);
+        if !notice.is_empty() && !self.screen.is_hidden() {
+            self.eprint(&format!("{notice}\n"));
+        }
     }
 }
 

@@ -20,9 +20,10 @@ pub trait Progress: Send + Sync {
         let _ = rows;
     }
 
-    /// A row's line was written to the results, with its final status. Lines are written in
-    /// roster order, so this is called once per data row, in order.
-    fn row_written(&self, status: Status) {
+    /// A row's outcome is settled and recorded (in the journal, when there is one). Called
+    /// once per data row, as outcomes arrive: a row's line in the results may still wait for a
+    /// slower row before it, since lines are written in roster order.
+    fn row_done(&self, status: Status) {
         let _ = status;
     }
 

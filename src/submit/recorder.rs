@@ -7,8 +7,8 @@
 //! flush. At 80 rows a second a round holds a handful of records, so the journal costs one sync
 //! per round rather than one per row.
 //!
-//! A row that needs fixing also goes to the failures file, with the roster cells it came with,
-//! and every line written is reported to the run's [`Progress`].
+//! A row that needs fixing also goes to the failures file, with the roster cells it came with.
+//! Every outcome is reported to the run's [`Progress`] once its round is committed.
 //!
 //! Results go out in roster order, so a finished row may wait for a slower one before it; the
 //! pipeline's reorder window bounds how many can wait. The journal does not wait: an outcome is
@@ -214,6 +214,9 @@ impl Recorder {
         let mut writes = Vec::new();
         let mut acknowledgements = Vec::new();
         let mut finished = false;
+        // Progress counts rows as their outcomes arrive, not as their lines go out, so that
+        // one slow row does not hold the count back.
+        let mut settled = Vec::new();
         for record in round {
             match record {
                 Record::Outcome {
@@ -225,6 +228,7 @@ impl Recorder {
                     if let Some(note) = note.filter(|note| !note.leave_in_flight) {
                         writes.push(outcome_write(&outcome, note));
                     }
+                    settled.push(outcome.status);
                     let cells = cells.filter(|_| needs_fixing(outcome.status));
                     self.waiting.insert(sequence, (outcome, cells));
                 }
@@ -244,6 +248,9 @@ impl Recorder {
         for acknowledgement in acknowledgements {
             let _ = acknowledgement.send(durable);
         }
+        for status in settled {
+            self.progress.row_done(status);
+        }
 
         while let Some((outcome, cells)) = self.waiting.remove(&self.next_to_write) {
             self.results
@@ -259,7 +266,6 @@ impl Recorder {
                     .map_err(|source| failures_failed(failures, source))?;
             }
             *self.recorded.counts.entry(outcome.status).or_insert(0) += 1;
-            self.progress.row_written(outcome.status);
             self.next_to_write += 1;
             self.window.add_permits(1);
         }

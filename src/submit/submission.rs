@@ -228,7 +228,7 @@ impl Submitter {
             attempts.sent += 1;
             tracing::Span::current().record("attempt", attempts.sent);
             self.tally.count_create();
-            tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
+            tracing::debug!("sending create");
             let answer = self.client.create_user(&request).await;
             if let Some(outcome) = self.read_answer(hire, attempts, day, answer).await {
                 return outcome;
@@ -377,7 +377,6 @@ impl Submitter {
         attempts.last_http_status = Some(refusal.http_status);
         attempts.last_zoom_code = refusal.code;
         tracing::debug!(
-            row = hire.row,
             http_status = refusal.http_status,
             zoom_code = refusal.code,
             tracking_id = refusal.tracking_id.as_deref().unwrap_or(""),
@@ -430,7 +429,7 @@ impl Submitter {
         attempts.last_http_status = Some(429);
         attempts.last_zoom_code = Some(429);
         if limited.kind == RateLimitKind::Daily {
-            tracing::debug!(row = hire.row, action = %hire.action, "daily limit reached at zoom");
+            tracing::debug!(action = %hire.action, "daily limit reached at zoom");
             self.budget.stop_for_today(hire.action);
             return Some(self.deferred_for_quota(
                 hire,
@@ -458,7 +457,6 @@ impl Submitter {
         }
         let wait = asked.unwrap_or_else(|| backoff(attempts.rate_limited));
         tracing::debug!(
-            row = hire.row,
             wait_ms = wait.as_millis() as u64,
             limit = limited.limit,
             "per-second limit reached at zoom: pausing the pool"
@@ -491,7 +489,6 @@ impl Submitter {
             attempts.last_zoom_code = None;
         }
         tracing::debug!(
-            row = hire.row,
             failures = attempts.failures,
             ambiguous = transient.ambiguous,
             reason = %transient.reason,
