@@ -49,7 +49,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub failures: Option<PathBuf>,
 
-    /// Also write the summary as JSON to this file, for automation.
+    /// Also write the summary as JSON to this file, for automation: counts by status, pace,
+    /// quota, where the files are, what to do next, and the exit code. It is created when the
+    /// run starts and filled when it ends; it stays empty after an internal error.
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 
