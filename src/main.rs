@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use zoom_onboard::cli::{self, Cli};
+use zoom_onboard::cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, matches) = cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -14,5 +13,5 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    ExitCode::from(runtime.block_on(cli::run(cli)))
+    ExitCode::from(runtime.block_on(cli::run(cli, &matches)))
 }

@@ -200,6 +200,16 @@ mod tests {
         assert_eq!(record.len(), COLUMNS.len());
     }
 
+    #[test]
+    fn every_formula_lead_is_defused() {
+        for lead in ['=', '+', '-', '@', '\t', '\r'] {
+            let cell = format!("{lead}cmd");
+            assert_eq!(defuse_formula(&cell), format!("'{cell}"));
+        }
+        assert_eq!(defuse_formula("ann@example.com"), "ann@example.com");
+        assert_eq!(defuse_formula(""), "");
+    }
+
     #[cfg(unix)]
     #[test]
     fn results_are_readable_by_their_owner_only() {

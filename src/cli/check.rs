@@ -29,7 +29,7 @@ pub struct CheckArgs {
     pub out: Option<PathBuf>,
 
     /// The account's Zoom plan, whose daily create quota the quota plan uses.
-    #[arg(long, value_enum, default_value_t = Plan::Pro)]
+    #[arg(long, value_enum, default_value_t = Plan::Pro, env = super::config::ENV_PLAN)]
     pub plan: Plan,
 
     /// How to read the roster.

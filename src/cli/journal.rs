@@ -26,7 +26,7 @@ pub enum JournalCommand {
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// The journal [default: zoom-onboard/journal.sqlite3 in the user's data folder].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = super::config::ENV_STATE)]
     pub state: Option<PathBuf>,
 
     /// Only hires whose record changed on or after this UTC date (YYYY-MM-DD) or instant

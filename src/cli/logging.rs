@@ -43,10 +43,10 @@ pub struct LogOptions<'a> {
     pub file: Option<&'a Path>,
 }
 
-/// Whether `NO_COLOR` asks for no colour: set and not empty, as <https://no-color.org> says.
-#[must_use]
-pub fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())
+/// Whether to colour a stream: only a terminal, and only when `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+fn colour_allowed(terminal: bool, no_colour: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_colour.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// Starts logging. `screen` is the progress display's, through which lines on stderr go.
@@ -64,7 +64,11 @@ pub fn start(options: &LogOptions<'_>, screen: &MultiProgress) -> Result<(), Str
     } else {
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let writer = IndicatifWriter::<Stderr>::new(screen.clone());
-        (BoxMakeWriter::new(writer), terminal && !no_color())
+        let no_colour = std::env::var_os("NO_COLOR");
+        (
+            BoxMakeWriter::new(writer),
+            colour_allowed(terminal, no_colour.as_deref()),
+        )
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -80,4 +84,17 @@ pub fn start(options: &LogOptions<'_>, screen: &MultiProgress) -> Result<(), Str
             .try_init(),
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_turns_colour_off_when_set_and_not_empty() {
+        assert!(colour_allowed(true, None));
+        assert!(colour_allowed(true, Some(std::ffi::OsStr::new(""))));
+        assert!(!colour_allowed(true, Some(std::ffi::OsStr::new("1"))));
+        assert!(!colour_allowed(false, None));
+    }
 }

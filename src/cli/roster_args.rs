@@ -3,17 +3,20 @@
 use crate::roster::{Field, FilterKind, RosterOptions, RowFilter, encoding_for_label};
 use crate::zoom::rules::Action;
 
+use super::config;
+
 /// How to read the roster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RosterArgs {
     /// The user type for rows without a type column: 1 Basic, 2 Licensed, 4 Unassigned,
     /// 99 None (ssoCreate only).
-    #[arg(long = "type", value_name = "TYPE", default_value_t = 1)]
+    #[arg(long = "type", value_name = "TYPE", default_value_t = 1, env = config::ENV_TYPE)]
     pub user_type: i64,
 
     /// The action for rows without an action column: create, autoCreate, custCreate or
     /// ssoCreate (any letter case).
-    #[arg(long, value_name = "ACTION", default_value = "create", value_parser = parse_action)]
+    #[arg(long, value_name = "ACTION", default_value = "create", value_parser = parse_action,
+          env = config::ENV_ACTION)]
     pub action: Action,
 
     /// The roster's encoding when it has no byte order mark and is not UTF-8, e.g.

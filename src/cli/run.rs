@@ -22,6 +22,8 @@ use crate::zoom::auth::{AuthError, Credentials};
 use crate::zoom::client::{ClientConfig, ZoomClient};
 use crate::zoom::plan::Plan;
 
+use super::config;
+use super::credentials::FoundCredentials;
 use super::progress::Display;
 use super::roster_args::RosterArgs;
 use super::summary::{self, Summary};
@@ -61,12 +63,13 @@ pub struct RunArgs {
     pub sandbox: bool,
 
     /// The account's Zoom plan, which sets the per-second limit and the daily create quota.
-    #[arg(long, value_enum, default_value_t = Plan::Pro)]
+    #[arg(long, value_enum, default_value_t = Plan::Pro, env = config::ENV_PLAN)]
     pub plan: Plan,
 
     /// Send at most N requests a second, below the plan's limit, to leave room for other apps
     /// on the account.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          env = config::ENV_MAX_RATE)]
     pub max_rate: Option<u32>,
 
     /// The daily create quota, when it differs from the plan's.
@@ -74,7 +77,8 @@ pub struct RunArgs {
     pub daily_quota: Option<u64>,
 
     /// Submissions in flight at once [default: enough to reach the rate at 500 ms latency].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000),
+          env = config::ENV_CONCURRENCY)]
     pub concurrency: Option<u32>,
 
     /// How to read the roster.
@@ -91,18 +95,24 @@ pub struct RunArgs {
     pub request_timeout: f64,
 
     /// Zoom's API base URL.
-    #[arg(long, env = "ZOOM_API_URL", default_value = DEFAULT_API_URL)]
+    #[arg(long, env = config::ENV_API_URL, default_value = DEFAULT_API_URL)]
     pub api_url: String,
 
     /// Zoom's OAuth token URL.
-    #[arg(long, env = "ZOOM_OAUTH_URL", default_value = DEFAULT_OAUTH_URL)]
+    #[arg(long, env = config::ENV_OAUTH_URL, default_value = DEFAULT_OAUTH_URL)]
     pub oauth_url: String,
 
     /// The journal: the record of what earlier runs did, so that nothing is sent twice
     /// [default: zoom-onboard/journal.sqlite3 in the user's data folder; a throwaway one with
     /// --sandbox].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", env = config::ENV_STATE)]
     pub state: Option<PathBuf>,
+
+    /// Read the Zoom credentials from this file instead of the environment: KEY=VALUE lines
+    /// naming `ZOOM_ACCOUNT_ID`, `ZOOM_CLIENT_ID` and `ZOOM_CLIENT_SECRET`, or
+    /// `ZOOM_ACCESS_TOKEN`. It must be readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
 
     /// Send rows that Zoom refused in an earlier run again, even when they have not changed.
     #[arg(long)]
@@ -561,12 +571,16 @@ async fn connect(args: &RunArgs) -> Result<Connection, String> {
     for url in [&args.api_url, &args.oauth_url] {
         check_transport(url)?;
     }
-    let credentials = Credentials::from_env().ok_or_else(|| {
-        "no Zoom credentials found\n\
-         hint: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET for a Server-to-Server \
-         OAuth app, or ZOOM_ACCESS_TOKEN; or try the tool with --sandbox"
-            .to_owned()
-    })?;
+    let credentials = FoundCredentials::gather(args.credentials.as_deref())
+        .map_err(|error| error.to_string())?
+        .credentials()
+        .ok_or_else(|| {
+            "no Zoom credentials found\n\
+             hint: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET for a \
+             Server-to-Server OAuth app, or ZOOM_ACCESS_TOKEN, in the environment or in a file \
+             given with --credentials; or try the tool with --sandbox"
+                .to_owned()
+        })?;
     Ok(Connection {
         config: timeouts(args.api_url.clone(), args.oauth_url.clone()),
         credentials,

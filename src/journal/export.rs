@@ -90,22 +90,15 @@ pub(crate) fn write_csv(
     if written == 0 {
         // With no record to serialize the header would be missing; a reader of the file
         // should still learn the columns.
-        writer.write_record(HEADER).map_err(export_error)?;
+        let header = crate::results::COLUMNS.iter().chain(&EXTRA_COLUMNS);
+        writer.write_record(header).map_err(export_error)?;
     }
     writer.flush().map_err(|error| export_error(error.into()))?;
     Ok(written)
 }
 
-/// The column names, for an export with no rows.
-const HEADER: [&str; 13] = [
-    "row",
-    "email",
-    "status",
-    "user_id",
-    "http_status",
-    "zoom_code",
-    "message",
-    "attempts",
+/// The columns the export adds after the results CSV's own.
+const EXTRA_COLUMNS: [&str; 5] = [
     "account",
     "submissions",
     "first_seen_at",

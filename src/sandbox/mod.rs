@@ -174,6 +174,13 @@ impl Sandbox {
         self.shared.lock().created_users()
     }
 
+    /// The access tokens still live, so that a test can check that none leaked into a file or
+    /// a log.
+    #[must_use]
+    pub fn live_tokens(&self) -> Vec<String> {
+        self.shared.lock().live_tokens()
+    }
+
     /// How many create requests named this email, in any letter case.
     #[must_use]
     pub fn create_requests_for(&self, email: &str) -> u64 {
@@ -239,24 +246,32 @@ pub async fn serve(args: SandboxArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot start the sandbox on {listen}"))?;
 
-    println!("zoom-onboard sandbox is serving a stand-in for Zoom's user API");
-    println!("  API base URL:  {}", sandbox.api_url());
-    println!("  token URL:     {}", sandbox.token_url());
-    println!("  account id:    {}", sandbox.account_id());
-    println!("  client id:     {}", sandbox.client_id());
-    println!("  client secret: {}", sandbox.client_secret());
-    println!(
-        "  limits:        {} Light requests a second (burst {}), {} creates a UTC day",
+    let banner = format!(
+        "zoom-onboard sandbox is serving a stand-in for Zoom's user API\n\
+         \x20 API base URL:  {}\n\
+         \x20 token URL:     {}\n\
+         \x20 account id:    {}\n\
+         \x20 client id:     {}\n\
+         \x20 client secret: {}\n\
+         \x20 limits:        {} Light requests a second (burst {}), {} creates a UTC day\n\
+         \x20 fault seed:    {}\n\
+         \x20 counters:      {}/_sandbox/stats\n\
+         Press Ctrl-C to stop.\n",
+        sandbox.api_url(),
+        sandbox.token_url(),
+        sandbox.account_id(),
+        sandbox.client_id(),
+        sandbox.client_secret(),
         args.light_rate(),
         args.burst_size(),
-        args.create_quota()
+        args.create_quota(),
+        sandbox.seed(),
+        sandbox.shared.api_host,
     );
-    println!("  fault seed:    {}", sandbox.seed());
-    println!(
-        "  counters:      {}/_sandbox/stats",
-        sandbox.shared.api_host
-    );
-    println!("Press Ctrl-C to stop.");
+    // A reader that stops early (`| head`) must not bring the sandbox down.
+    let mut stdout = std::io::stdout();
+    let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
 
     tokio::signal::ctrl_c()
         .await

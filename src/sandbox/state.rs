@@ -47,6 +47,15 @@ impl SandboxUser {
             "active"
         }
     }
+
+    /// A text field of the `user_info` as received, if it was a string.
+    #[must_use]
+    pub fn text_field(&self, name: &str) -> Option<String> {
+        self.user_info
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }
 }
 
 /// What a bearer token turned out to be.
@@ -174,6 +183,11 @@ impl State {
         let expires = now.checked_add(ttl).unwrap_or(Timestamp::MAX);
         self.tokens.insert(token.clone(), expires);
         token
+    }
+
+    /// Every token issued and not yet revoked or expired.
+    pub(crate) fn live_tokens(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
     }
 
     /// Whether a bearer token is live at `now`.

@@ -99,18 +99,12 @@ pub(crate) async fn lookup(
     account.counters.totals.lookups += 1;
     let response = admit(&shared, &mut account, plan, bearer.as_deref()).unwrap_or_else(|| {
         if let Some(user) = account.find_user(&id_or_email) {
-            let field = |name: &str| {
-                user.user_info
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
             let record = UserRecord {
                 id: user.id.clone(),
                 email: user.email.clone(),
-                first_name: field("first_name"),
-                last_name: field("last_name"),
-                display_name: field("display_name"),
+                first_name: user.text_field("first_name"),
+                last_name: user.text_field("last_name"),
+                display_name: user.text_field("display_name"),
                 user_type: Some(
                     user.user_info
                         .get("type")
@@ -280,17 +274,11 @@ fn decide_create(
         let message = format!("User already in the account: {}", valid.email);
         return Answer::Now(zoom_error(StatusCode::CONFLICT, 1005, message));
     };
-    let field = |name: &str| {
-        user.user_info
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
     let created = CreatedUser {
         id: user.id.clone(),
         email: user.email.clone(),
-        first_name: field("first_name"),
-        last_name: field("last_name"),
+        first_name: user.text_field("first_name"),
+        last_name: user.text_field("last_name"),
         user_type: user.user_info.get("type").and_then(Value::as_i64),
     };
     account.counters.totals.users_created += 1;

@@ -57,11 +57,14 @@ impl Credentials {
     /// else from `ZOOM_ACCESS_TOKEN`. Empty values count as unset.
     #[must_use]
     pub fn from_env() -> Option<Credentials> {
-        let read = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.trim().is_empty())
-        };
+        Credentials::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds credentials from values looked up by their variable names: the three
+    /// Server-to-Server values when all are there, or else `ZOOM_ACCESS_TOKEN`. Empty values
+    /// count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Credentials> {
+        let read = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         match (
             read("ZOOM_ACCOUNT_ID"),
             read("ZOOM_CLIENT_ID"),

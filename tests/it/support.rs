@@ -63,23 +63,49 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_zoom-onboard"))
 }
 
-/// A command for the binary with no Zoom variables inherited from the developer's shell.
+/// A command for the binary with no Zoom variables, settings variables or configuration file
+/// inherited from the developer's shell and home folder.
 pub fn command() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(binary());
+    isolate(&mut command);
+    command
+}
+
+/// A command for the binary, as [`command`] makes it, that runs under `umask` (e.g. "022"),
+/// through sh since the standard library has no safe way to set a child's umask.
+pub fn command_with_umask(umask: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(binary());
+    isolate(&mut command);
+    command
+}
+
+/// Clears the Zoom and settings variables and the configuration folder a command would
+/// inherit.
+fn isolate(command: &mut tokio::process::Command) {
     for name in [
         "ZOOM_ACCOUNT_ID",
         "ZOOM_CLIENT_ID",
         "ZOOM_CLIENT_SECRET",
         "ZOOM_ACCESS_TOKEN",
-        "ZOOM_API_URL",
-        "ZOOM_OAUTH_URL",
         "RUST_LOG",
-    ] {
+        "NO_COLOR",
+    ]
+    .into_iter()
+    .chain(zoom_onboard::cli::config::SETTING_VARIABLES)
+    {
         command.env_remove(name);
     }
+    // The platform's configuration folder is looked in for a config.toml; point it nowhere.
+    command.env("XDG_CONFIG_HOME", NO_CONFIG_HOME);
     command.kill_on_drop(true);
-    command
 }
+
+/// A configuration folder that does not exist, so that no developer's config.toml is read.
+pub const NO_CONFIG_HOME: &str = "/nonexistent/zoom-onboard-tests/config";
 
 /// Runs `zoom-onboard run` on `roster` against `sandbox` with its credentials.
 pub async fn run_against(sandbox: &Sandbox, roster: &str, extra: &[&str]) -> Finished {
@@ -424,4 +450,37 @@ pub fn received(sandbox: &Sandbox) -> Vec<serde_json::Value> {
     let mut users = sandbox.users();
     users.sort_by(|a, b| a.email.cmp(&b.email));
     users.into_iter().map(|user| user.user_info).collect()
+}
+
+/// Every file under `folder`, at any depth, with its bytes.
+pub fn files_under(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files.push((path, bytes));
+            }
+        }
+    }
+    files
+}
+
+/// Asserts that no file a run left under `folder` holds any of `secrets`: the results, the
+/// journal with its -wal and -shm, exports, and any file added later (a summary, a failures
+/// file, a log file), since every file is scanned whatever its name.
+pub fn assert_no_file_under_holds(folder: &Path, secrets: &[&str]) {
+    let files = files_under(folder);
+    assert!(!files.is_empty(), "{} holds no files", folder.display());
+    for (path, bytes) in files {
+        for secret in secrets {
+            let found = bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes());
+            assert!(!found, "{} holds a secret", path.display());
+        }
+    }
 }
