@@ -576,7 +576,7 @@ async fn a_second_sigint_quits_at_once_and_the_journal_still_finishes_the_roster
         seen.push('\n');
     }
     let exit = child.wait().await.unwrap();
-    assert_eq!(exit.code(), Some(4), "{seen}");
+    assert_eq!(exit.code(), Some(130), "{seen}");
     assert!(seen.contains("quitting at once"), "{seen}");
     let sent_before_quitting = sandbox.stats().create_requests;
     assert!(sent_before_quitting > 0);

@@ -2,6 +2,7 @@
 
 mod journal;
 mod operator;
+mod progress;
 mod rosters;
 mod run;
 mod sandbox;
