@@ -205,7 +205,7 @@ pub async fn execute(args: RunArgs, screen: &indicatif::MultiProgress) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let outputs = match create_outputs(&args, &roster) {
+    let outputs = match create_outputs(&args, &roster, &state.path) {
         Ok(outputs) => outputs,
         Err(message) => {
             eprintln!("error: {message}");
@@ -236,7 +236,7 @@ fn open_roster(path: &Path, options: &RosterOptions) -> Result<(Roster, u64), ro
 
 /// Checks every output path against the roster and each other, then creates the results, the
 /// failures and the summary files, all readable by their owner only.
-fn create_outputs(args: &RunArgs, roster: &Roster) -> Result<Outputs, String> {
+fn create_outputs(args: &RunArgs, roster: &Roster, journal: &Path) -> Result<Outputs, String> {
     let out = args
         .out
         .clone()
@@ -245,8 +245,15 @@ fn create_outputs(args: &RunArgs, roster: &Roster) -> Result<Outputs, String> {
         .failures
         .clone()
         .unwrap_or_else(|| default_failures_path(&out));
-    crate::results::check_output(&out, &[&args.roster])?;
-    let mut taken = vec![(args.roster.as_path(), "roster"), (&out, "results file")];
+    // Everything the run reads or keeps is off limits to its outputs, under any name or link.
+    let journal_files = crate::journal::files_of(journal);
+    let mut taken = vec![(args.roster.as_path(), "roster")];
+    taken.extend(journal_files.iter().map(|file| (file.as_path(), "journal")));
+    if let Some(credentials) = &args.credentials {
+        taken.push((credentials.as_path(), "credentials file"));
+    }
+    crate::results::check_output_apart(&out, "--out", &taken)?;
+    taken.push((&out, "results file"));
     crate::results::check_output_apart(&failures, "--failures", &taken)?;
     taken.push((&failures, "failures file"));
     if let Some(summary) = &args.summary_json {
