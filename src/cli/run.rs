@@ -437,6 +437,13 @@ async fn submit_all(args: &RunArgs, run: Run, outputs: Outputs) -> u8 {
         }
     };
     let (day, spent) = submitter.budget.today();
+    if filtered && report.rows == 0 && left_out.count() > 0 {
+        display.eprint(&format!(
+            "warning: --where/--skip-where left out every row ({}); nothing was checked or sent\n\
+             hint: check the column names and patterns; a pattern must match the whole cell\n",
+            left_out.count()
+        ));
+    }
     let facts = summary::Facts {
         report: &report,
         rate_limit: rate.get(),
