@@ -15,11 +15,13 @@
 //! # The data's path
 //!
 //! [`roster`] reads and checks rows; [`submit`] paces and sends the create calls through
-//! [`zoom`]'s client; [`outcome`] names what became of each row; [`results`] writes them out.
+//! [`zoom`]'s client; [`outcome`] names what became of each row; [`results`] writes them out,
+//! and [`failures`] writes again the rows a person must fix, in the roster's own columns.
 //! [`journal`] remembers what was done between runs.
 //! [`sandbox`] is a stand-in for Zoom's endpoints that tests and demos run against.
 
 pub mod cli;
+pub mod failures;
 pub mod journal;
 pub mod outcome;
 pub mod results;

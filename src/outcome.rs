@@ -126,6 +126,8 @@ pub mod exit_code {
     pub const ROWS_DEFERRED: u8 = 4;
     /// Zoom rejected the credentials.
     pub const CREDENTIALS_REJECTED: u8 = 5;
+    /// Quit at once by a second Ctrl-C: the results stop where it quit, the journal is sound.
+    pub const QUIT_AT_ONCE: u8 = 130;
 }
 
 /// The exit code for a finished run, from its counts by status.

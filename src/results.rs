@@ -101,6 +101,22 @@ pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that `out`, given with `flag`, may be written: as [`check_output`], and it is none of
+/// `others`, each named by what it is (`"roster"`, `"results file"`), whether or not they exist
+/// yet.
+pub fn check_output_apart(out: &Path, flag: &str, others: &[(&Path, &str)]) -> Result<(), String> {
+    for (other, what) in others {
+        if out == *other || same_file(out, other) {
+            return Err(format!(
+                "{} is also the {what}: writing there would destroy it\nhint: give {flag} another \
+                 path",
+                out.display()
+            ));
+        }
+    }
+    check_output(out, &[])
+}
+
 /// Whether two paths name the same file, links and different spellings included.
 fn same_file(one: &Path, other: &Path) -> bool {
     #[cfg(unix)]

@@ -68,6 +68,9 @@ fn format_lines(layout: &Layout) -> Vec<(&'static str, String)> {
                 EncodingSource::Option => "given by --encoding",
                 EncodingSource::NulPattern => "detected: UTF-16 without a byte order mark",
                 EncodingSource::Default => "detected: the whole file is valid UTF-8",
+                EncodingSource::Utf8OverOption => {
+                    "detected: valid UTF-8, so --encoding was not applied"
+                }
             };
             let delimiter = layout.delimiter_name().unwrap_or_default();
             let decided = match delimiter_decided {

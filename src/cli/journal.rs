@@ -72,6 +72,12 @@ fn export(args: &ExportArgs) -> Result<(), String> {
         )?;
     let reader = JournalReader::open(&path).map_err(|error| error.to_string())?;
     let written = if let Some(out) = &args.out {
+        let journal_files = crate::journal::files_of(&path);
+        let taken: Vec<(&std::path::Path, &str)> = journal_files
+            .iter()
+            .map(|file| (file.as_path(), "journal"))
+            .collect();
+        crate::results::check_output_apart(out, "--out", &taken)?;
         let file = crate::results::create_private(out)
             .map_err(|error| format!("cannot create {}: {error}", out.display()))?;
         reader.export(args.since, std::io::BufWriter::new(file))

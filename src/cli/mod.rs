@@ -10,11 +10,13 @@ mod config_report;
 pub mod credentials;
 mod generate;
 mod journal;
+mod logging;
+mod progress;
 mod roster_args;
 mod run;
 mod summary;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
@@ -24,17 +26,19 @@ use crate::outcome::exit_code;
 use crate::sandbox;
 
 pub use check::CheckArgs;
+pub use logging::LogFormat;
 pub use run::RunArgs;
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  every row created, exists or duplicate
+  0  every row created, exists, skipped (done by an earlier run) or duplicate
   1  internal error
   2  usage, configuration or whole-roster error: nothing was sent
   3  finished, with some rows invalid or failed: see the results
   4  some rows deferred (daily quota, repeated failures, a stop), none invalid or failed:
      run again later
-  5  Zoom rejected the credentials";
+  5  Zoom rejected the credentials
+  130 quit at once by a second Ctrl-C: the results stop where it quit; run again";
 
 const CHECK_EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -86,6 +90,22 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", global = true, env = config::ENV_CONFIG)]
     pub config: Option<PathBuf>,
 
+    /// No progress bar. Warnings, errors and the summary still go to stderr. The bar is also
+    /// left out when stderr is not a terminal, and with -v.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// How log lines are written: text for people, or json, one object a line with the level,
+    /// the fields and the row span, for log shippers.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text,
+          global = true)]
+    pub log_format: LogFormat,
+
+    /// Write log lines to this file instead of stderr. It is created readable by its owner
+    /// only: debug lines name the hires.
+    #[arg(long, value_name = "PATH", global = true)]
+    pub log_file: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -131,14 +151,18 @@ pub fn parse() -> (Cli, ArgMatches) {
 /// Runs the parsed command and returns the process exit code. `matches` are the ones `cli` was
 /// made from.
 pub async fn run(cli: Cli, matches: &ArgMatches) -> u8 {
-    start_logging(cli.verbose);
+    let screen = progress::screen(cli.quiet, cli.verbose);
+    if let Err(message) = start_logging(&cli, &screen) {
+        eprintln!("error: {message}");
+        return exit_code::SETUP;
+    }
     let config = ConfigChoice::locate(cli.config.as_deref(), matches);
     let settings = |name: &str| resolve(matches.subcommand_matches(name), config.clone());
     match cli.command {
         Command::Run(mut args) => match settings("run") {
             Ok(settings) => {
                 settings.apply_to_run(&mut args);
-                run::execute(args).await
+                run::execute(args, &screen).await
             }
             Err(code) => code,
         },
@@ -204,29 +228,25 @@ fn run_defaults() -> ArgMatches {
         .unwrap_or_else(|error| error.exit())
 }
 
-/// Logs go to stderr, warnings and errors only unless asked for more. Colour only when stderr
-/// is a terminal and `NO_COLOR` is unset or empty (<https://no-color.org>).
-fn start_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "zoom_onboard=debug,warn",
-        _ => "zoom_onboard=trace,info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_allowed(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            std::env::var_os("NO_COLOR").as_deref(),
-        ))
-        .try_init();
-}
-
-/// Whether to colour a stream: only a terminal, and only when `NO_COLOR` is unset or empty.
-fn colour_allowed(terminal: bool, no_colour: Option<&std::ffi::OsStr>) -> bool {
-    terminal && no_colour.is_none_or(std::ffi::OsStr::is_empty)
+/// Starts logging as the global options ask, refusing a log file that is the roster.
+fn start_logging(cli: &Cli, screen: &indicatif::MultiProgress) -> Result<(), String> {
+    if let Some(path) = &cli.log_file {
+        let roster: Option<&Path> = match &cli.command {
+            Command::Run(args) => Some(&args.roster),
+            Command::Check(args) => Some(&args.roster),
+            _ => None,
+        };
+        let roster: Vec<(&Path, &str)> = roster.iter().map(|path| (*path, "roster")).collect();
+        crate::results::check_output_apart(path, "--log-file", &roster)?;
+    }
+    logging::start(
+        &logging::LogOptions {
+            verbose: cli.verbose,
+            format: cli.log_format,
+            file: cli.log_file.as_deref(),
+        },
+        screen,
+    )
 }
 
 /// An error's message with its causes, for stderr: `what failed: why: why deeper`, then any hint
@@ -251,14 +271,6 @@ pub(crate) fn error_text(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn no_color_turns_colour_off_when_set_and_not_empty() {
-        assert!(colour_allowed(true, None));
-        assert!(colour_allowed(true, Some(std::ffi::OsStr::new(""))));
-        assert!(!colour_allowed(true, Some(std::ffi::OsStr::new("1"))));
-        assert!(!colour_allowed(false, None));
-    }
 
     #[test]
     fn the_command_line_definition_is_consistent() {

@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::failures::FailuresWriter;
 use crate::journal::{Journal, JournalReader, utc_day};
 use crate::outcome::{exit_code, exit_code_for};
 use crate::results::ResultsWriter;
 use crate::roster::{self, Roster, RosterOptions};
 use crate::sandbox::{Sandbox, SandboxArgs};
 use crate::submit::daily::{DailyBudget, UtcClock};
+use crate::submit::events::Progress;
 use crate::submit::pacer::Pacer;
 use crate::submit::pipeline::{self, History, Pipeline};
 use crate::submit::recorder;
@@ -22,8 +24,9 @@ use crate::zoom::plan::Plan;
 
 use super::config;
 use super::credentials::FoundCredentials;
+use super::progress::Display;
 use super::roster_args::RosterArgs;
-use super::summary;
+use super::summary::{self, Summary};
 
 /// Zoom's API base.
 pub const DEFAULT_API_URL: &str = "https://api.zoom.us/v2";
@@ -40,6 +43,19 @@ pub struct RunArgs {
     /// Where to write the results CSV [default: beside the roster, as NAME.results.csv].
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+
+    /// Where to write the rows a person must fix (invalid or failed), in the roster's own
+    /// columns plus an error column, ready to run again once fixed [default: beside the
+    /// results, as NAME.failures.csv]. Always written, with only the header when no row needs
+    /// fixing, so that it never shows an earlier run's rows.
+    #[arg(long, value_name = "PATH")]
+    pub failures: Option<PathBuf>,
+
+    /// Also write the summary as JSON to this file, for automation: counts by status, pace,
+    /// quota, where the files are, what to do next, and the exit code. It is created when the
+    /// run starts and filled when it ends; it stays empty after an internal error.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
 
     /// Run against a sandbox started in this process, with its credentials: no Zoom account
     /// or environment needed.
@@ -141,8 +157,17 @@ struct State {
     throwaway: Option<tempfile::TempDir>,
 }
 
-/// Runs `zoom-onboard run` and returns the exit code.
-pub async fn execute(args: RunArgs) -> u8 {
+/// The files a run writes besides the journal, created before the first row is read.
+struct Outputs {
+    results: ResultsWriter,
+    failures: FailuresWriter,
+    /// The `--summary-json` file, created empty, and where it is.
+    summary: Option<(std::fs::File, PathBuf)>,
+}
+
+/// Runs `zoom-onboard run` and returns the exit code. The progress bar, if shown, is drawn on
+/// `screen`.
+pub async fn execute(args: RunArgs, screen: &indicatif::MultiProgress) -> u8 {
     let options = match args.reading.options() {
         Ok(options) => options,
         Err(message) => {
@@ -150,8 +175,8 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let roster = match open_roster(&args.roster, &options) {
-        Ok(roster) => roster,
+    let (roster, data_rows) = match open_roster(&args.roster, &options) {
+        Ok(opened) => opened,
         Err(error) => {
             eprintln!("error: {}", super::error_text(&error));
             return exit_code::SETUP;
@@ -180,34 +205,81 @@ pub async fn execute(args: RunArgs) -> u8 {
             return exit_code::SETUP;
         }
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| default_results_path(&args.roster));
-    if let Err(message) = crate::results::check_output(&out, &[&args.roster]) {
-        eprintln!("error: {message}");
-        return exit_code::SETUP;
-    }
-    let results = match ResultsWriter::create(&out) {
-        Ok(results) => results,
-        Err(error) => {
-            eprintln!(
-                "error: cannot create the results file {}: {error}",
-                out.display()
-            );
+    let outputs = match create_outputs(&args, &roster, &state.path) {
+        Ok(outputs) => outputs,
+        Err(message) => {
+            eprintln!("error: {message}");
             return exit_code::SETUP;
         }
     };
-    let code = submit_all(&args, roster, results, client, stop, state, &out).await;
+    let display = Arc::new(Display::new(screen));
+    let run = Run {
+        roster,
+        data_rows,
+        client,
+        stop,
+        state,
+        display,
+    };
+    let code = submit_all(&args, run, outputs).await;
     if let Some(sandbox) = connection.sandbox {
         sandbox.shutdown().await;
     }
     code
 }
 
-fn open_roster(path: &Path, options: &RosterOptions) -> Result<Roster, roster::RosterError> {
-    roster::preflight(path, options)?;
-    Roster::open(path, options)
+/// Opens the roster after reading it through once, and says how many data rows it holds.
+fn open_roster(path: &Path, options: &RosterOptions) -> Result<(Roster, u64), roster::RosterError> {
+    let preflight = roster::preflight(path, options)?;
+    Ok((Roster::open(path, options)?, preflight.data_rows))
+}
+
+/// Checks every output path against the roster and each other, then creates the results, the
+/// failures and the summary files, all readable by their owner only.
+fn create_outputs(args: &RunArgs, roster: &Roster, journal: &Path) -> Result<Outputs, String> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_results_path(&args.roster));
+    let failures = args
+        .failures
+        .clone()
+        .unwrap_or_else(|| default_failures_path(&out));
+    // Everything the run reads or keeps is off limits to its outputs, under any name or link.
+    let journal_files = crate::journal::files_of(journal);
+    let mut taken = vec![(args.roster.as_path(), "roster")];
+    taken.extend(journal_files.iter().map(|file| (file.as_path(), "journal")));
+    if let Some(credentials) = &args.credentials {
+        taken.push((credentials.as_path(), "credentials file"));
+    }
+    crate::results::check_output_apart(&out, "--out", &taken)?;
+    taken.push((&out, "results file"));
+    crate::results::check_output_apart(&failures, "--failures", &taken)?;
+    taken.push((&failures, "failures file"));
+    if let Some(summary) = &args.summary_json {
+        crate::results::check_output_apart(summary, "--summary-json", &taken)?;
+    }
+
+    let create = |what: &str, path: &Path, error: std::io::Error| {
+        format!("cannot create the {what} {}: {error}", path.display())
+    };
+    let results =
+        ResultsWriter::create(&out).map_err(|error| create("results file", &out, error))?;
+    let failures = FailuresWriter::create(&failures, roster.layout())
+        .map_err(|error| create("failures file", &failures, error))?;
+    let summary = match &args.summary_json {
+        Some(path) => Some((
+            crate::results::create_private(path)
+                .map_err(|error| create("summary file", path, error))?,
+            path.clone(),
+        )),
+        None => None,
+    };
+    Ok(Outputs {
+        results,
+        failures,
+        summary,
+    })
 }
 
 /// Opens the journal at `--state`, a throwaway one for `--sandbox`, or the default one.
@@ -279,15 +351,26 @@ async fn first_token(connection: &Connection) -> Result<(ZoomClient, RunStop), S
     }
 }
 
-async fn submit_all(
-    args: &RunArgs,
+/// What a run has ready once setup is done.
+struct Run {
     roster: Roster,
-    results: ResultsWriter,
+    /// The roster's data rows, as the first pass counted them.
+    data_rows: u64,
     client: ZoomClient,
     stop: RunStop,
     state: State,
-    out: &Path,
-) -> u8 {
+    display: Arc<Display>,
+}
+
+async fn submit_all(args: &RunArgs, run: Run, outputs: Outputs) -> u8 {
+    let Run {
+        roster,
+        data_rows,
+        client,
+        stop,
+        state,
+        display,
+    } = run;
     let plan_rate = args.unchecked_rate.unwrap_or(args.plan.light_per_second());
     let rate = args.max_rate.map_or(plan_rate, |max| max.min(plan_rate));
     let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
@@ -322,16 +405,24 @@ async fn submit_all(
         stop,
         record,
         tally: Tally::default(),
+        progress: Arc::clone(&display) as Arc<dyn Progress>,
     });
-    let signals = tokio::spawn(stop_on_signals(Arc::clone(&submitter)));
+    let signals = tokio::spawn(stop_on_signals(
+        Arc::clone(&submitter),
+        Arc::clone(&display),
+    ));
     let filtered = !roster.layout().filters.is_empty();
     let rows = roster.rows();
     let left_out = rows.left_out();
+    let results_path = outputs.results.path().to_owned();
+    let failures_path = outputs.failures.path().to_owned();
     let pipeline = Pipeline {
         rows,
         submitter: Arc::clone(&submitter),
         records,
-        results,
+        results: outputs.results,
+        failures: Some(outputs.failures),
+        expected_rows: Some(data_rows),
         journal: Some(state.journal),
         history: Some(state.history),
         concurrency,
@@ -341,42 +432,79 @@ async fn submit_all(
     let report = match outcome {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: {}", super::error_text(&error));
+            display.eprint(&format!("error: {}\n", super::error_text(&error)));
             return exit_code::INTERNAL;
         }
     };
     let (day, spent) = submitter.budget.today();
-    summary::print(&summary::Summary {
+    if filtered && report.rows == 0 && left_out.count() > 0 {
+        display.eprint(&format!(
+            "warning: --where/--skip-where left out every row ({}); nothing was checked or sent\n\
+             hint: check the column names and patterns; a pattern must match the whole cell\n",
+            left_out.count()
+        ));
+    }
+    let facts = summary::Facts {
         report: &report,
         rate_limit: rate.get(),
         quota: (day, spent, daily_quota),
         left_out: filtered.then(|| left_out.count()),
-        results: out,
-        journal: &state.path,
-        throwaway_journal: state.throwaway.is_some(),
-    });
-    if let Some(error) = &report.journal_error {
-        eprintln!("error: the journal could not be written: {error}");
-        return exit_code::INTERNAL;
-    }
+        results: &results_path,
+        failures: Some(&failures_path),
+        journal: state.throwaway.is_none().then_some(state.path.as_path()),
+        exit_code: exit_code::DONE,
+    };
+    conclude(facts, &display, outputs.summary)
+}
+
+/// Works out the exit code, then shows the summary on stderr and writes it to the summary file
+/// when asked.
+fn conclude(
+    mut facts: summary::Facts<'_>,
+    display: &Display,
+    summary_file: Option<(std::fs::File, PathBuf)>,
+) -> u8 {
+    let report = facts.report;
     let credentials_rejected = matches!(report.stop, Some(StopReason::CredentialsRejected(_)));
-    exit_code_for(&report.counts, credentials_rejected)
+    facts.exit_code = if report.journal_error.is_some() {
+        exit_code::INTERNAL
+    } else {
+        exit_code_for(&report.counts, credentials_rejected)
+    };
+    let summary = Summary::new(&facts);
+    display.eprint(&summary.render());
+    if let Some(error) = &report.journal_error {
+        display.eprint(&format!(
+            "error: the journal could not be written: {error}\n"
+        ));
+    }
+    if let Some((mut file, path)) = summary_file {
+        use std::io::Write as _;
+        if let Err(error) = file.write_all(summary.to_json().as_bytes()) {
+            display.eprint(&format!(
+                "error: cannot write the summary file {}: {error}\n",
+                path.display()
+            ));
+            return exit_code::INTERNAL;
+        }
+    }
+    summary.exit_code
 }
 
 /// On the first Ctrl-C or SIGTERM, stops the run cleanly: no new submissions, those in flight
 /// get a few seconds, every row still gets its line. A second Ctrl-C quits at once; the journal
 /// stays consistent, since each of its batches is one transaction.
-async fn stop_on_signals(submitter: Arc<Submitter>) {
+async fn stop_on_signals(submitter: Arc<Submitter>, display: Arc<Display>) {
     wait_for_stop_signal().await;
-    eprintln!(
+    display.eprint(&format!(
         "stopping: no new rows are sent; requests in flight get {} s to finish (Ctrl-C again \
-         quits at once)",
+         quits at once)\n",
         pipeline::STOP_GRACE.as_secs()
-    );
+    ));
     submitter.stop.stop(StopReason::Interrupted);
     if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("quitting at once: rows in flight stay marked in the journal");
-        std::process::exit(i32::from(exit_code::ROWS_DEFERRED));
+        display.eprint("quitting at once: rows in flight stay marked in the journal\n");
+        std::process::exit(i32::from(exit_code::QUIT_AT_ONCE));
     }
 }
 
@@ -413,6 +541,17 @@ fn default_results_path(roster: &Path) -> PathBuf {
         |stem| stem.to_string_lossy().into_owned(),
     );
     roster.with_file_name(format!("{stem}.results.csv"))
+}
+
+/// Beside the results: `NAME.failures.csv` for `NAME.results.csv`, else `NAME.failures.csv`
+/// for `NAME.csv`.
+fn default_failures_path(results: &Path) -> PathBuf {
+    let stem = results.file_stem().map_or_else(
+        || "roster".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    let stem = stem.strip_suffix(".results").unwrap_or(&stem);
+    results.with_file_name(format!("{stem}.failures.csv"))
 }
 
 async fn connect(args: &RunArgs) -> Result<Connection, String> {

@@ -52,6 +52,32 @@ pub enum JournalError {
         path: PathBuf,
     },
 
+    /// The journal path is a link, a device or a folder: it is not opened, and its mode is not
+    /// touched.
+    #[error(
+        "{} is not a regular file, so it cannot be a journal\n\
+         hint: point --state at a new file or at a journal an earlier run wrote (not a link)",
+        path.display()
+    )]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+    },
+
+    /// The journal's database is damaged.
+    #[error(
+        "journal {} is damaged: {detail}\n\
+         hint: keep a copy, then start a new journal with --state (the old one can still be \
+         read with sqlite3 to recover what it knew)",
+        path.display()
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What `SQLite`'s check said first.
+        detail: String,
+    },
+
     /// The journal was written by a newer build whose schema this one does not know.
     #[error(
         "journal {} has schema version {found}, newer than the {supported} this build knows\n\

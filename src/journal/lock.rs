@@ -52,6 +52,14 @@ pub(crate) fn lock_path(journal: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Every file a journal keeps: the database, its WAL companions and its lock file.
+#[must_use]
+pub fn files_of(journal: &Path) -> Vec<PathBuf> {
+    let mut files = vec![journal.to_owned(), lock_path(journal)];
+    files.extend(companion_paths(journal));
+    files
+}
+
 /// The paths of `SQLite`'s companion files in WAL mode.
 pub(crate) fn companion_paths(journal: &Path) -> [PathBuf; 2] {
     ["-wal", "-shm"].map(|suffix| {
@@ -82,8 +90,21 @@ pub(crate) fn create_parent_dirs(path: &Path) -> Result<(), JournalError> {
     })
 }
 
-/// Opens `path` for writing, creating it if need be, and makes it owner-only.
+/// Refuses a path that exists but is not a regular file (a link, a device, a folder), before
+/// anything opens it or changes its mode.
+pub(crate) fn refuse_unusual(path: &Path) -> Result<(), JournalError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(JournalError::NotAFile {
+            path: path.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Opens `path` for writing, creating it if need be, and makes it owner-only. A path that
+/// exists but is not a regular file is refused first.
 pub(crate) fn create_owner_only(path: &Path) -> Result<File, JournalError> {
+    refuse_unusual(path)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -50,4 +50,5 @@ mod testing;
 
 pub use crate::zoom::rate_limit::utc_day;
 pub use error::JournalError;
+pub use lock::files_of;
 pub use store::{EntryState, Journal, JournalEntry, JournalReader, JournalWrite};

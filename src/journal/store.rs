@@ -88,6 +88,9 @@ pub(crate) const ENTRY_COLUMNS: &str = "state, row, email, user_id, http_status,
 pub struct Journal {
     /// The connection, in WAL mode with `synchronous = FULL`.
     connection: Connection,
+    /// The database file, held open with an exclusive lock; declared after the connection so
+    /// that it is closed only once the database is.
+    _database_lock: std::fs::File,
     /// Held for the journal's lifetime; declared after the connection so that it is released
     /// only once the database is closed.
     _lock: RunLock,
@@ -236,23 +239,49 @@ impl Journal {
     /// that way would let a later run resend a create without looking first. The price is one
     /// sync per batch, which batching keeps small.
     pub fn open(path: &Path, account: &str) -> Result<Journal, JournalError> {
+        // Nothing is opened, created or re-permissioned before the path is known to be a
+        // regular file that is new, empty or a SQLite database: `--state` aimed at a device,
+        // a link or a roster must leave it as it was.
+        lock::refuse_unusual(path)?;
+        refuse_foreign(path)?;
         lock::create_parent_dirs(path)?;
         let lock = RunLock::acquire(path)?;
 
         // Creating the file ourselves, owner-only, means `SQLite`'s WAL and shared-memory files,
         // which it creates with the database file's mode, are owner-only from the start too.
-        lock::create_owner_only(path)?;
+        let database = lock::create_owner_only(path)?;
+        // The lock file is found by name; a second name for the same database (a hard link)
+        // would find another. The database file itself is locked too, so that the second run
+        // is refused whatever it calls the journal. flock and SQLite's own byte-range locks do
+        // not interact.
+        match database.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(JournalError::Io {
+                    action: "lock",
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
         let mut connection = Connection::open(path).context("open the database", path)?;
         connection
             .busy_timeout(BUSY_TIMEOUT)
             .context("set the busy timeout", path)?;
         let version = schema::check(&connection, path)?;
+        check_integrity(&connection, path)?;
         configure(&connection, path)?;
         schema::upgrade(&mut connection, path, version)?;
         lock::restrict_companions(path)?;
 
         Ok(Journal {
             connection,
+            _database_lock: database,
             _lock: lock,
             path: path.to_owned(),
             account: account.to_owned(),
@@ -387,6 +416,49 @@ fn read_hire(
     row.map(|row| entry_from_row(row, 0))
         .transpose()
         .context("read a hire", path)
+}
+
+/// Refuses an existing, non-empty file that is not a `SQLite` database, before anything changes
+/// it.
+fn refuse_foreign(path: &Path) -> Result<(), JournalError> {
+    use std::io::Read as _;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let mut head = [0_u8; 16];
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => read += count,
+        }
+    }
+    if read == 0 || head == *b"SQLite format 3\0" {
+        Ok(())
+    } else {
+        Err(JournalError::NotAJournal {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Runs `SQLite`'s quick check, so that a damaged journal stops the run before anything is sent
+/// rather than part-way.
+fn check_integrity(connection: &Connection, path: &Path) -> Result<(), JournalError> {
+    let verdict: String = connection
+        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+        .map_err(|error| JournalError::Damaged {
+            path: path.to_owned(),
+            detail: error.to_string(),
+        })?;
+    if verdict == "ok" {
+        Ok(())
+    } else {
+        Err(JournalError::Damaged {
+            path: path.to_owned(),
+            detail: verdict,
+        })
+    }
 }
 
 /// Sets the connection's pragmas for a writing run.

@@ -29,6 +29,9 @@ pub enum EncodingSource {
     NulPattern,
     /// Nothing said otherwise, so UTF-8.
     Default,
+    /// `--encoding` named a legacy encoding, but the file's opening is valid UTF-8 with letters
+    /// beyond ASCII, which a legacy encoding would turn into mojibake: read as UTF-8.
+    Utf8OverOption,
 }
 
 /// Looks up an encoding by any WHATWG label, e.g. `windows-1252`, `latin1`, `utf-16le`.
@@ -47,12 +50,36 @@ pub(crate) fn choose_encoding(
         return (encoding, EncodingSource::ByteOrderMark, mark_length);
     }
     if let Some(encoding) = requested {
+        // A nightly job keeps its --encoding when the HR system starts exporting UTF-8; reading
+        // UTF-8 as windows-1252 would send every accented name mangled.
+        let legacy = encoding != UTF_8 && encoding.is_single_byte();
+        if legacy && is_utf8_beyond_ascii(head) {
+            tracing::warn!(
+                requested = encoding.name(),
+                "the roster is valid UTF-8, so it is read as UTF-8 despite --encoding"
+            );
+            return (UTF_8, EncodingSource::Utf8OverOption, 0);
+        }
         return (encoding, EncodingSource::Option, 0);
     }
     if let Some(encoding) = utf16_by_nuls(head) {
         return (encoding, EncodingSource::NulPattern, 0);
     }
     (UTF_8, EncodingSource::Default, 0)
+}
+
+/// Whether `head` is UTF-8 holding at least one character beyond ASCII. A sequence cut at the
+/// end of `head` does not count against it.
+fn is_utf8_beyond_ascii(head: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) if error.error_len().is_none() => {
+            // Cut short at the end of the head: the part before the cut is what there is.
+            std::str::from_utf8(&head[..error.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    !valid.is_ascii()
 }
 
 /// Recognises UTF-16 without a byte order mark: mostly-ASCII text in UTF-16 has a NUL in every

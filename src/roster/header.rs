@@ -649,14 +649,22 @@ pub(crate) fn is_label_row(cells: &[String], email_position: usize) -> bool {
         .iter()
         .map(|cell| trim_cell(cell))
         .find(|cell| !cell.is_empty());
-    if first.is_some_and(|cell| cell.to_lowercase().starts_with("example")) {
-        return true;
-    }
     if let Some((_, domain)) = email.rsplit_once('@') {
         let domain = domain.to_lowercase();
-        return domain
+        if domain
             .split('.')
-            .any(|label| label == "contoso" || label == "fabrikam");
+            .any(|label| label == "contoso" || label == "fabrikam")
+        {
+            return true;
+        }
+        // A plausible address is a person, whatever else the row says: dropping a real hire
+        // unreported is worse than sending an example row, which Zoom would refuse anyway.
+        if crate::zoom::rules::email_problem(email).is_none() {
+            return false;
+        }
+    }
+    if first.is_some_and(|cell| cell.to_lowercase().starts_with("example")) {
+        return true;
     }
     let non_empty: Vec<&str> = cells
         .iter()
@@ -808,6 +816,11 @@ mod tests {
         assert!(is_label_row(&strings(&["Required", "Required"]), email_at));
         assert!(!is_label_row(
             &strings(&["Ann", "ann@example.com"]),
+            email_at
+        ));
+        // Regression: a team named "Examples…" had its first member dropped as a label row.
+        assert!(!is_label_row(
+            &strings(&["Examples QA Team", "ann@acme.example"]),
             email_at
         ));
         assert!(!is_label_row(

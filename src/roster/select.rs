@@ -71,6 +71,8 @@ impl RowFilter {
         if trim_cell(column).is_empty() {
             return Err("the COLUMN before = is empty".to_owned());
         }
+        // Cells are trimmed before they are matched, so spaces around `=` are only spacing.
+        let pattern = pattern.trim();
         let regex = Regex::new(&format!("^(?:{pattern})$"))
             .map_err(|error| format!("{pattern:?} is not a regular expression: {error}"))?;
         Ok(RowFilter {

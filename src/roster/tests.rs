@@ -143,6 +143,20 @@ fn microsoft_entra_bulk_create_sheet_with_version_and_examples_rows() {
 }
 
 #[test]
+fn a_utf8_roster_is_read_as_utf8_even_with_a_legacy_encoding_option() {
+    // Regression: a nightly job's --encoding windows-1252 turned "Jürgen" into "JÃ¼rgen" once
+    // the HR system started exporting UTF-8.
+    let text = "email,first_name\njuergen@example.de,J\u{fc}rgen\n";
+    let options = RosterOptions {
+        encoding: encoding_for_label("windows-1252"),
+        ..RosterOptions::default()
+    };
+    let (layout, rows) = read_with(text.as_bytes(), &options);
+    assert_eq!(layout.encoding_name(), Some("UTF-8"));
+    assert_eq!(people(&rows)[0].2, "Jürgen");
+}
+
+#[test]
 fn german_excel_semicolon_export_in_windows_1252() {
     let text = "Mitarbeiterliste Stand 01.12.2026;;;\r\n\
                 ;;;\r\n\

@@ -12,7 +12,9 @@
 //!
 //! Memory stays flat however long the roster: the reader runs at most [`READ_AHEAD`] rows
 //! ahead, a worker permit is taken *before* the next row is received, and the recorder holds at
-//! most [`REORDER_WINDOW`] finished rows waiting for a slower row before them.
+//! most [`REORDER_WINDOW`] finished rows waiting for a slower row before them. A row's roster
+//! cells, which the failures file needs, travel with it only while it is read ahead or in
+//! flight, and past that only for rows that need fixing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use super::prior::{self, Decision};
 use super::recorder::{JournalNote, Record, Recorder};
 use super::stop::StopReason;
 use super::submission::{Submission, Submitted, Submitter};
+use crate::failures::{FailuresWriter, needs_fixing};
 use crate::journal::{Journal, JournalError, JournalReader};
 use crate::outcome::{Outcome, Status};
 use crate::results::ResultsWriter;
@@ -89,6 +92,15 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    /// The failures file could not be written.
+    #[error("cannot write the failures file {path}")]
+    Failures {
+        /// The failures file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Earlier runs' records, read by the reader thread beside the run's own journal.
@@ -111,6 +123,10 @@ pub struct Pipeline {
     pub records: mpsc::UnboundedReceiver<Record>,
     /// Where the results go.
     pub results: ResultsWriter,
+    /// Where rows that need fixing go as well, when anywhere.
+    pub failures: Option<FailuresWriter>,
+    /// How many data rows the roster holds, when the caller counted them, for progress.
+    pub expected_rows: Option<u64>,
     /// The run's journal, when it keeps one.
     pub journal: Option<Journal>,
     /// What earlier runs recorded, when there is a journal.
@@ -121,10 +137,11 @@ pub struct Pipeline {
 
 /// A row, ready for the dispatcher.
 enum Step {
-    /// Its outcome is known without sending anything.
-    Known(Outcome),
-    /// It is to be submitted.
-    Submit(Submission),
+    /// Its outcome is known without sending anything; the cells come along when it needs
+    /// fixing.
+    Known(Outcome, Option<Vec<String>>),
+    /// It is to be submitted. Its cells come along, since Zoom may refuse it.
+    Submit(Submission, Vec<String>),
 }
 
 impl Pipeline {
@@ -136,10 +153,13 @@ impl Pipeline {
             submitter,
             records,
             results,
+            failures,
+            expected_rows,
             journal,
             history,
             concurrency,
         } = self;
+        submitter.progress.started(expected_rows);
         // Rows prepared but not yet dispatched. Bounded, so the reader waits for the pool.
         let (step_sender, step_receiver) = mpsc::channel(READ_AHEAD);
         // Rows dispatched but not yet written. The recorder returns a permit per row written.
@@ -147,7 +167,10 @@ impl Pipeline {
 
         let reader =
             tokio::task::spawn_blocking(move || read_steps(rows, history.as_ref(), &step_sender));
-        let recording = Recorder::new(results, journal, Arc::clone(&window)).spawn(records);
+        let recording = Recorder::new(results, journal, Arc::clone(&window))
+            .with_failures(failures)
+            .with_progress(Arc::clone(&submitter.progress))
+            .spawn(records);
 
         let mut dispatcher = Dispatcher {
             submitter: Arc::clone(&submitter),
@@ -166,6 +189,7 @@ impl Pipeline {
         let recorded = recording
             .await
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+        submitter.progress.finished();
         if let Some(error) = failure {
             return Err(error);
         }
@@ -204,7 +228,8 @@ fn read_steps(
 /// Turns a checked row into a step, asking the journal about a ready hire.
 fn prepare(row: RosterRow, history: Option<&History>) -> Result<Step, PipelineError> {
     if let Some(outcome) = Outcome::of_unsent_row(&row) {
-        return Ok(Step::Known(outcome));
+        let cells = needs_fixing(outcome.status).then_some(row.cells);
+        return Ok(Step::Known(outcome, cells));
     }
     let Verdict::Ready(hire) = row.verdict else {
         unreachable!("every verdict but ready has an unsent outcome");
@@ -219,12 +244,18 @@ fn prepare(row: RosterRow, history: Option<&History>) -> Result<Step, PipelineEr
     };
     Ok(
         match prior::decide(&hire, entry.as_ref(), &content_hash, retry_failed) {
-            Decision::Settled(outcome) => Step::Known(outcome),
-            Decision::Submit { unsure } => Step::Submit(Submission {
-                hire,
-                content_hash,
-                unsure,
-            }),
+            Decision::Settled(outcome) => {
+                let cells = needs_fixing(outcome.status).then_some(row.cells);
+                Step::Known(outcome, cells)
+            }
+            Decision::Submit { unsure } => Step::Submit(
+                Submission {
+                    hire,
+                    content_hash,
+                    unsure,
+                },
+                row.cells,
+            ),
         },
     )
 }
@@ -236,6 +267,8 @@ struct InFlight {
     row: u64,
     email: String,
     note: JournalNote,
+    /// The roster cells, for the failures file should Zoom refuse the row.
+    cells: Vec<String>,
 }
 
 /// Hands rows to workers in roster order and forwards every outcome to the recorder.
@@ -299,12 +332,14 @@ impl Dispatcher {
     async fn dispatch(&mut self, step: Step) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        let submission = match step {
-            Step::Known(outcome) => {
-                self.submitter.record.outcome(sequence, outcome, None);
+        let (submission, cells) = match step {
+            Step::Known(outcome, cells) => {
+                self.submitter
+                    .record
+                    .outcome(sequence, outcome, None, cells);
                 return;
             }
-            Step::Submit(submission) => submission,
+            Step::Submit(submission, cells) => (submission, cells),
         };
         let note = JournalNote {
             email_key: submission.hire.email_key.clone(),
@@ -328,7 +363,9 @@ impl Dispatcher {
                 Status::Deferred,
                 reason.unsent_message(),
             );
-            self.submitter.record.outcome(sequence, outcome, Some(note));
+            self.submitter
+                .record
+                .outcome(sequence, outcome, Some(note), None);
             return;
         };
         let submitter = Arc::clone(&self.submitter);
@@ -337,6 +374,7 @@ impl Dispatcher {
             row: submission.hire.row,
             email: submission.hire.user_info.email.clone(),
             note,
+            cells,
         };
         let handle = self.in_flight.spawn(async move {
             let ended = submitter.submit(&submission).await;
@@ -413,8 +451,9 @@ impl Dispatcher {
             leave_in_flight: may_exist,
             ..remembered.note
         };
+        let cells = needs_fixing(outcome.status).then_some(remembered.cells);
         self.submitter
             .record
-            .outcome(remembered.sequence, outcome, Some(note));
+            .outcome(remembered.sequence, outcome, Some(note), cells);
     }
 }

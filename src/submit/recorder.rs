@@ -7,6 +7,9 @@
 //! flush. At 80 rows a second a round holds a handful of records, so the journal costs one sync
 //! per round rather than one per row.
 //!
+//! A row that needs fixing also goes to the failures file, with the roster cells it came with.
+//! Every outcome is reported to the run's [`Progress`] once its round is committed.
+//!
 //! Results go out in roster order, so a finished row may wait for a slower one before it; the
 //! pipeline's reorder window bounds how many can wait. The journal does not wait: an outcome is
 //! committed in the round it arrives.
@@ -16,7 +19,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::events::{NoProgress, Progress};
 use super::pipeline::PipelineError;
+use crate::failures::{FailuresWriter, needs_fixing};
 use crate::journal::{Journal, JournalWrite};
 use crate::outcome::{Outcome, Status};
 use crate::results::ResultsWriter;
@@ -48,6 +53,9 @@ pub enum Record {
         outcome: Outcome,
         /// What the journal records, if anything.
         note: Option<JournalNote>,
+        /// The row's roster cells, for the failures file; kept only for rows that may need
+        /// fixing, and only while they are in flight.
+        cells: Option<Vec<String>>,
     },
     /// Writes that must be on disk before a create goes out: the in-flight mark and the unit
     /// of quota it spends. `durable` answers `true` once they are, or `false` if the journal
@@ -84,12 +92,19 @@ impl RecordSender {
         let _ = self.0.send(Record::Quota(write));
     }
 
-    /// Hands over a row's outcome.
-    pub fn outcome(&self, sequence: u64, outcome: Outcome, note: Option<JournalNote>) {
+    /// Hands over a row's outcome, with its roster cells when it may need fixing.
+    pub fn outcome(
+        &self,
+        sequence: u64,
+        outcome: Outcome,
+        note: Option<JournalNote>,
+        cells: Option<Vec<String>>,
+    ) {
         let _ = self.0.send(Record::Outcome {
             sequence,
             outcome,
             note,
+            cells,
         });
     }
 
@@ -118,10 +133,13 @@ pub struct Recorded {
 /// The recorder's state, owned by its thread.
 pub struct Recorder {
     results: ResultsWriter,
+    failures: Option<FailuresWriter>,
     journal: Option<Journal>,
+    progress: Arc<dyn Progress>,
     /// Returns a permit for each row written; see the pipeline's reorder window.
     window: Arc<Semaphore>,
-    waiting: HashMap<u64, Outcome>,
+    /// Finished rows waiting for an earlier one, with their cells if they need fixing.
+    waiting: HashMap<u64, (Outcome, Option<Vec<String>>)>,
     next_to_write: u64,
     recorded: Recorded,
 }
@@ -132,12 +150,28 @@ impl Recorder {
     pub fn new(results: ResultsWriter, journal: Option<Journal>, window: Arc<Semaphore>) -> Self {
         Recorder {
             results,
+            failures: None,
             journal,
+            progress: Arc::new(NoProgress),
             window,
             waiting: HashMap::new(),
             next_to_write: 0,
             recorded: Recorded::default(),
         }
+    }
+
+    /// Also writes rows that need fixing to `failures`.
+    #[must_use]
+    pub fn with_failures(mut self, failures: Option<FailuresWriter>) -> Self {
+        self.failures = failures;
+        self
+    }
+
+    /// Reports every line written to `progress`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Starts the recorder's thread. It returns once it has received [`Record::Finish`] (or every
@@ -180,17 +214,23 @@ impl Recorder {
         let mut writes = Vec::new();
         let mut acknowledgements = Vec::new();
         let mut finished = false;
+        // Progress counts rows as their outcomes arrive, not as their lines go out, so that
+        // one slow row does not hold the count back.
+        let mut settled = Vec::new();
         for record in round {
             match record {
                 Record::Outcome {
                     sequence,
                     outcome,
                     note,
+                    cells,
                 } => {
                     if let Some(note) = note.filter(|note| !note.leave_in_flight) {
                         writes.push(outcome_write(&outcome, note));
                     }
-                    self.waiting.insert(sequence, outcome);
+                    settled.push(outcome.status);
+                    let cells = cells.filter(|_| needs_fixing(outcome.status));
+                    self.waiting.insert(sequence, (outcome, cells));
                 }
                 Record::Durable {
                     writes: durable_writes,
@@ -208,11 +248,23 @@ impl Recorder {
         for acknowledgement in acknowledgements {
             let _ = acknowledgement.send(durable);
         }
+        for status in settled {
+            self.progress.row_done(status);
+        }
 
-        while let Some(outcome) = self.waiting.remove(&self.next_to_write) {
+        while let Some((outcome, cells)) = self.waiting.remove(&self.next_to_write) {
             self.results
                 .write(&outcome)
                 .map_err(|source| self.results_failed(source))?;
+            if let Some(failures) = self
+                .failures
+                .as_mut()
+                .filter(|_| needs_fixing(outcome.status))
+            {
+                failures
+                    .write(&outcome, cells.as_deref())
+                    .map_err(|source| failures_failed(failures, source))?;
+            }
             *self.recorded.counts.entry(outcome.status).or_insert(0) += 1;
             self.next_to_write += 1;
             self.window.add_permits(1);
@@ -220,6 +272,11 @@ impl Recorder {
         self.results
             .flush()
             .map_err(|source| self.results_failed(source))?;
+        if let Some(failures) = self.failures.as_mut() {
+            failures
+                .flush()
+                .map_err(|source| failures_failed(failures, source))?;
+        }
         Ok(finished)
     }
 
@@ -250,6 +307,13 @@ impl Recorder {
             path: self.results.path().to_owned(),
             source,
         }
+    }
+}
+
+fn failures_failed(failures: &FailuresWriter, source: std::io::Error) -> PipelineError {
+    PipelineError::Failures {
+        path: failures.path().to_owned(),
+        source,
     }
 }
 

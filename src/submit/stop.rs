@@ -44,7 +44,7 @@ impl RunStop {
     pub fn stop(&self, reason: StopReason) {
         let mut kept = self.reason.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.is_none() {
-            tracing::warn!(?reason, "stopping the run");
+            tracing::info!(?reason, "stopping the run");
             *kept = Some(reason);
         }
         self.token.cancel();

@@ -16,12 +16,15 @@
 //! - 401 code 124 renews the shared token and tries again;
 //! - any other refusal is `failed` with Zoom's code and words.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
+use tracing::Instrument as _;
 
 use super::daily::{DailyBudget, Grant};
+use super::events::Progress;
 use super::pacer::Pacer;
 use super::recorder::RecordSender;
 use super::stop::{RunStop, StopReason};
@@ -100,6 +103,8 @@ pub struct Submitter {
     pub record: RecordSender,
     /// Run-wide counters.
     pub tally: Tally,
+    /// Where pauses and quota deferrals are reported.
+    pub progress: Arc<dyn Progress>,
 }
 
 /// One hire to submit, with what the journal said about it.
@@ -149,7 +154,19 @@ enum Lookup {
 
 impl Submitter {
     /// Submits one hire. Never fails: every path ends in an outcome.
+    ///
+    /// Everything logged on the way is inside a `row` span carrying the roster row number and
+    /// the number of the attempt in progress.
     pub async fn submit(&self, submission: &Submission) -> Submitted {
+        let span = tracing::info_span!(
+            "row",
+            row = submission.hire.row,
+            attempt = tracing::field::Empty
+        );
+        self.submit_in_span(submission).instrument(span).await
+    }
+
+    async fn submit_in_span(&self, submission: &Submission) -> Submitted {
         let mut attempts = Attempts {
             sent: 0,
             failures: 0,
@@ -187,7 +204,7 @@ impl Submitter {
                     if self.wait_for_quota && self.wait_for_reset(until_reset).await {
                         continue;
                     }
-                    return self.deferred(hire, attempts, quota_spent_message(hire));
+                    return self.deferred_for_quota(hire, attempts, quota_spent_message(hire));
                 }
             };
             if !self.record_attempt(submission, day, !marked).await {
@@ -206,11 +223,12 @@ impl Submitter {
             }
             if self.budget.is_stopped(hire.action) {
                 self.budget.give_back(hire.action, day);
-                return self.deferred(hire, attempts, quota_spent_message(hire));
+                return self.deferred_for_quota(hire, attempts, quota_spent_message(hire));
             }
             attempts.sent += 1;
+            tracing::Span::current().record("attempt", attempts.sent);
             self.tally.count_create();
-            tracing::debug!(row = hire.row, attempt = attempts.sent, "sending create");
+            tracing::debug!("sending create");
             let answer = self.client.create_user(&request).await;
             if let Some(outcome) = self.read_answer(hire, attempts, day, answer).await {
                 return outcome;
@@ -250,6 +268,7 @@ impl Submitter {
                 wait_seconds = until_reset.as_secs(),
                 "daily create quota reached: waiting until 00:00 UTC (--wait-for-quota)"
             );
+            self.progress.waiting_for_quota(until_reset);
         }
         // A second past midnight, so that Zoom's day has certainly turned too.
         tokio::select! {
@@ -358,7 +377,6 @@ impl Submitter {
         attempts.last_http_status = Some(refusal.http_status);
         attempts.last_zoom_code = refusal.code;
         tracing::debug!(
-            row = hire.row,
             http_status = refusal.http_status,
             zoom_code = refusal.code,
             tracking_id = refusal.tracking_id.as_deref().unwrap_or(""),
@@ -411,9 +429,9 @@ impl Submitter {
         attempts.last_http_status = Some(429);
         attempts.last_zoom_code = Some(429);
         if limited.kind == RateLimitKind::Daily {
-            tracing::debug!(row = hire.row, action = %hire.action, "daily limit reached at zoom");
+            tracing::debug!(action = %hire.action, "daily limit reached at zoom");
             self.budget.stop_for_today(hire.action);
-            return Some(self.deferred(
+            return Some(self.deferred_for_quota(
                 hire,
                 attempts,
                 format!(
@@ -427,7 +445,7 @@ impl Submitter {
         let asked = limited.retry_after;
         if let Some(asked) = asked.filter(|asked| *asked > MAX_PAUSE) {
             // A per-second limit that asks for minutes is not one the run can wait out.
-            self.pacer.pause_for(MAX_PAUSE);
+            self.pause_pool(MAX_PAUSE);
             return Some(self.deferred(
                 hire,
                 attempts,
@@ -439,12 +457,11 @@ impl Submitter {
         }
         let wait = asked.unwrap_or_else(|| backoff(attempts.rate_limited));
         tracing::debug!(
-            row = hire.row,
             wait_ms = wait.as_millis() as u64,
             limit = limited.limit,
             "per-second limit reached at zoom: pausing the pool"
         );
-        self.pacer.pause_for(wait);
+        self.pause_pool(wait);
         let lower = limited.limit.map_or(self.pacer.rate() * 3 / 4, |limit| {
             limit.min(u64::from(u32::MAX)) as u32
         });
@@ -472,7 +489,6 @@ impl Submitter {
             attempts.last_zoom_code = None;
         }
         tracing::debug!(
-            row = hire.row,
             failures = attempts.failures,
             ambiguous = transient.ambiguous,
             reason = %transient.reason,
@@ -541,8 +557,7 @@ impl Submitter {
                     self.tally.rate_limited.fetch_add(1, Ordering::Relaxed);
                     failures += 1;
                     last_reason = limited.message;
-                    self.pacer
-                        .pause_for(limited.retry_after.unwrap_or_else(|| backoff(failures)));
+                    self.pause_pool(limited.retry_after.unwrap_or_else(|| backoff(failures)));
                 }
                 Answer::Transient(transient) => {
                     failures += 1;
@@ -566,6 +581,18 @@ impl Submitter {
             message: String::new(),
             attempts: attempts.sent,
         }
+    }
+
+    /// Holds the whole pool back for `wait`, and says so.
+    fn pause_pool(&self, wait: Duration) {
+        self.pacer.pause_for(wait);
+        self.progress.paused(wait);
+    }
+
+    /// A `deferred` outcome because the day's create quota is spent, reported as such.
+    fn deferred_for_quota(&self, hire: &Hire, attempts: &Attempts, message: String) -> Outcome {
+        self.progress.deferred_for_quota(self.budget.until_reset());
+        self.deferred(hire, attempts, message)
     }
 
     fn deferred(&self, hire: &Hire, attempts: &Attempts, message: String) -> Outcome {

@@ -576,7 +576,7 @@ async fn a_second_sigint_quits_at_once_and_the_journal_still_finishes_the_roster
         seen.push('\n');
     }
     let exit = child.wait().await.unwrap();
-    assert_eq!(exit.code(), Some(4), "{seen}");
+    assert_eq!(exit.code(), Some(130), "{seen}");
     assert!(seen.contains("quitting at once"), "{seen}");
     let sent_before_quitting = sandbox.stats().create_requests;
     assert!(sent_before_quitting > 0);
@@ -868,4 +868,150 @@ async fn journal_export_lists_each_hire_and_since_tomorrow_lists_none() {
         .to_string();
     let none = export(Some(tomorrow)).await;
     assert_eq!(none.lines().count(), 1, "the header alone: {none}");
+}
+
+/// Runs `zoom-onboard run` on a two-row roster in `dir` with `state` as the journal and `out` as
+/// the results, against `sandbox`.
+async fn run_with_state(
+    sandbox: &zoom_onboard::sandbox::Sandbox,
+    dir: &std::path::Path,
+    state: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
+    let roster = dir.join("roster.csv");
+    if !roster.exists() {
+        std::fs::write(&roster, roster_of(2)).unwrap();
+    }
+    command()
+        .arg("run")
+        .arg(&roster)
+        .arg("--out")
+        .arg(out)
+        .arg("--state")
+        .arg(state)
+        .args([
+            "--api-url",
+            &sandbox.api_url(),
+            "--oauth-url",
+            &sandbox.token_url(),
+        ])
+        .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
+        .env("ZOOM_CLIENT_ID", sandbox.client_id())
+        .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_name_for_a_journal_in_use_is_refused_too() {
+    // Regression: the run lock was found by the journal's name, so a hard link to the journal
+    // let a second run in, and the two runs damaged it.
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.sqlite3");
+    let held = Journal::open(&journal, "sandbox").unwrap();
+    let other_name = dir.path().join("hard-link.sqlite3");
+    std::fs::hard_link(&journal, &other_name).unwrap();
+
+    let output = run_with_state(&sandbox, dir.path(), &other_name, &dir.path().join("r.csv")).await;
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in use"));
+    assert_eq!(sandbox.stats().create_requests, 0);
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_path_that_is_a_link_or_not_a_journal_is_left_untouched() {
+    // Regression: --state set mode 0600 on whatever it named (a device, a link's target, the
+    // roster) before finding that it was no journal.
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("notes.txt");
+    std::fs::write(&target, "not a journal").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link.sqlite3");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+
+    for state in [&link, &target] {
+        let output = run_with_state(&sandbox, dir.path(), state, &dir.path().join("r.csv")).await;
+        assert_eq!(output.status.code(), Some(2), "{state:?}");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{state:?} changed the target's mode");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a journal");
+    }
+    assert!(!dir.path().join("notes.txt.lock").exists());
+    assert_eq!(sandbox.stats().create_requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_aimed_at_the_journal_are_refused() {
+    // Regression: --out naming the journal replaced it with the results.
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.sqlite3");
+    let first = run_with_state(&sandbox, dir.path(), &journal, &dir.path().join("r.csv")).await;
+    assert_eq!(first.status.code(), Some(0));
+    let before = std::fs::read(&journal).unwrap();
+
+    let output = run_with_state(&sandbox, dir.path(), &journal, &journal).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("journal"));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+
+    let export = command()
+        .args(["journal", "export", "--state"])
+        .arg(&journal)
+        .arg("--out")
+        .arg(&journal)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(export.status.code(), Some(2));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_journal_stops_the_run_before_anything_is_written() {
+    // Regression: damage was found part-way, after the results had been truncated.
+    let sandbox = start(sandbox_args()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.sqlite3");
+    {
+        let mut writes = Vec::new();
+        for index in 0..400 {
+            writes.push(zoom_onboard::journal::JournalWrite::InFlight {
+                email_key: format!("filler{index}@example.com"),
+                row: index,
+                email: format!("filler{index}@example.com"),
+                content_hash: "x".repeat(64),
+                at: jiff::Timestamp::now(),
+            });
+        }
+        let mut open = Journal::open(&journal, "sandbox").unwrap();
+        open.record_batch(&writes).unwrap();
+    }
+    let mut bytes = std::fs::read(&journal).unwrap();
+    assert!(
+        bytes.len() > 12_288,
+        "the journal has pages past the first to damage"
+    );
+    bytes[8_192..12_288].fill(0xff);
+    std::fs::write(&journal, bytes).unwrap();
+    let out = dir.path().join("r.csv");
+    std::fs::write(&out, "earlier results\n").unwrap();
+
+    let output = run_with_state(&sandbox, dir.path(), &journal, &out).await;
+
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("damaged"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier results\n");
+    assert_eq!(sandbox.stats().create_requests, 0);
 }

@@ -2,7 +2,9 @@
 
 mod journal;
 mod operator;
+mod progress;
 mod rosters;
 mod run;
 mod sandbox;
+mod snapshots;
 mod support;

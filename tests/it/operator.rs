@@ -124,6 +124,8 @@ fn run_args(folder: &Path, name: &str, sandbox: &Sandbox) -> Vec<OsString> {
         sandbox.api_url().into(),
         "--oauth-url".into(),
         sandbox.token_url().into(),
+        "--summary-json".into(),
+        folder.join(format!("{name}.summary.json")).into(),
     ]
 }
 
@@ -229,6 +231,8 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         // A credentials file wins over the environment's wrong secret.
         let mut args = run("file");
         args.extend(["--credentials".into(), good_file.clone().into()]);
+        // Its logs go to a file, which is scanned with the rest.
+        args.extend(["--log-file".into(), dir.join("file-run.log").into()]);
         let output = job("file run", level, &args, &wrong, &fixed_secrets).await;
         assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
 
@@ -360,6 +364,11 @@ async fn files_with_personal_data_are_private_whatever_the_umask_and_their_old_m
             .args(["--api-url", &sandbox.api_url()])
             .args(["--oauth-url", &sandbox.token_url()])
             .args(["--concurrency", "1"])
+            .arg("--summary-json")
+            .arg(dir.join("summary.json"))
+            .arg("--log-file")
+            .arg(dir.join("run.log"))
+            .arg("-v")
             .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
             .env("ZOOM_CLIENT_ID", sandbox.client_id())
             .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
@@ -396,7 +405,14 @@ async fn files_with_personal_data_are_private_whatever_the_umask_and_their_old_m
 
         let modes = modes(dir);
         let names: Vec<&str> = modes.iter().map(|(name, _)| name.as_str()).collect();
-        for expected in ["results.csv", "export.csv", "journal.sqlite3"] {
+        for expected in [
+            "results.csv",
+            "results.failures.csv",
+            "summary.json",
+            "run.log",
+            "export.csv",
+            "journal.sqlite3",
+        ] {
             assert!(names.contains(&expected), "round {round}: {names:?}");
         }
         for (name, mode) in &modes {
