@@ -532,7 +532,8 @@ async fn wait_for_stop_signal() {
 /// Enough workers to keep the pace at `rate` when each call takes 500 ms: twice the 250 ms a
 /// create typically takes, so that slow answers and retries do not starve the limiter.
 fn default_concurrency(rate: NonZeroU32) -> usize {
-    (rate.get() as usize).div_ceil(2).max(2)
+    // Capped at --concurrency's own maximum, which only a bench-only --unchecked-rate reaches.
+    (rate.get() as usize).div_ceil(2).clamp(2, 1000)
 }
 
 fn default_results_path(roster: &Path) -> PathBuf {
