@@ -148,25 +148,6 @@ fn set_mode(path: &Path, mode: u32) {
     let _ = (path, mode);
 }
 
-/// Asks the sandbox for a token, as another tool would, to hand to a run as a ready token.
-async fn fetch_token(sandbox: &Sandbox) -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(sandbox.token_url())
-        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
-        .form(&[
-            ("grant_type", "account_credentials"),
-            ("account_id", sandbox.account_id()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
     let sandbox = start(SandboxArgs {
@@ -176,7 +157,7 @@ async fn canary_secrets_appear_in_no_output_and_no_file_at_any_log_level() {
         ..sandbox_args()
     })
     .await;
-    let ready_token = fetch_token(&sandbox).await;
+    let ready_token = crate::support::sandbox_token(&sandbox).await;
     let private = tempfile::tempdir().unwrap();
     let good_file = credentials_file(
         private.path(),

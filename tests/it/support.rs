@@ -127,11 +127,23 @@ pub async fn run_with_credentials(
     sandbox: &Sandbox,
     roster: &str,
     extra: &[&str],
+    credentials: (&str, &str, &str),
+) -> Finished {
+    run_bytes(sandbox, "roster.csv", roster.as_bytes(), extra, credentials).await
+}
+
+/// Runs `zoom-onboard run` on a roster file named `file_name` holding exactly `bytes`, in a
+/// fresh folder with its own results and journal, against `sandbox` with `credentials`.
+async fn run_bytes(
+    sandbox: &Sandbox,
+    file_name: &str,
+    bytes: &[u8],
+    extra: &[&str],
     (account, client, secret): (&str, &str, &str),
 ) -> Finished {
     let dir = tempfile::tempdir().unwrap();
-    let roster_path = dir.path().join("roster.csv");
-    std::fs::write(&roster_path, roster).unwrap();
+    let roster_path = dir.path().join(file_name);
+    std::fs::write(&roster_path, bytes).unwrap();
     let out = dir.path().join("results.csv");
     let output = command()
         .arg("run")
@@ -201,24 +213,10 @@ pub fn sandbox_ids(sandbox: &Sandbox) -> HashMap<String, String> {
 
 /// Looks a user up over the sandbox's API, as Zoom would answer it, and returns its id.
 pub async fn look_up_id(sandbox: &Sandbox, email: &str) -> Option<String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
-    let token: serde_json::Value = http
-        .post(sandbox.token_url())
-        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
-        .form(&[
-            ("grant_type", "account_credentials"),
-            ("account_id", sandbox.account_id()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let response = http
+    let token = sandbox_token(sandbox).await;
+    let response = reqwest::Client::new()
         .get(format!("{}/users/{email}", sandbox.api_url()))
-        .bearer_auth(token["access_token"].as_str().unwrap())
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -378,31 +376,12 @@ pub async fn run_file(
     bytes: &[u8],
     extra: &[&str],
 ) -> Finished {
-    let dir = tempfile::tempdir().unwrap();
-    let roster_path = dir.path().join(file_name);
-    std::fs::write(&roster_path, bytes).unwrap();
-    let out = dir.path().join("results.csv");
-    let output = command()
-        .arg("run")
-        .arg(&roster_path)
-        .arg("--out")
-        .arg(&out)
-        .arg("--state")
-        .arg(dir.path().join("journal.sqlite3"))
-        .args([
-            "--api-url",
-            &sandbox.api_url(),
-            "--oauth-url",
-            &sandbox.token_url(),
-        ])
-        .args(extra)
-        .env("ZOOM_ACCOUNT_ID", sandbox.account_id())
-        .env("ZOOM_CLIENT_ID", sandbox.client_id())
-        .env("ZOOM_CLIENT_SECRET", sandbox.client_secret())
-        .output()
-        .await
-        .unwrap();
-    finished(&output, &out, dir)
+    let credentials = (
+        sandbox.account_id(),
+        sandbox.client_id(),
+        sandbox.client_secret(),
+    );
+    run_bytes(sandbox, file_name, bytes, extra, credentials).await
 }
 
 /// What one `zoom-onboard check` left behind.
@@ -483,4 +462,23 @@ pub fn assert_no_file_under_holds(folder: &Path, secrets: &[&str]) {
             assert!(!found, "{} holds a secret", path.display());
         }
     }
+}
+
+/// Asks the sandbox for an access token with its own credentials, as another tool would.
+pub async fn sandbox_token(sandbox: &Sandbox) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(sandbox.token_url())
+        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
+        .form(&[
+            ("grant_type", "account_credentials"),
+            ("account_id", sandbox.account_id()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
 }
