@@ -27,15 +27,6 @@ pub struct Pacer {
     not_before: Mutex<Option<Instant>>,
 }
 
-/// What the pacer made an attempt wait for, so progress can say why it is slow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
-    /// Nothing: the attempt went at once or after a short pacing gap.
-    None,
-    /// A pool-wide pause after a per-second 429.
-    Paused(Duration),
-}
-
 impl Pacer {
     /// A pacer at `rate` attempts per second.
     #[must_use]
@@ -54,15 +45,11 @@ impl Pacer {
     }
 
     /// Waits until one more attempt may start.
-    pub async fn ready(&self) -> Wait {
-        let mut waited = Wait::None;
+    pub async fn ready(&self) {
         loop {
             if let Some(until) = self.pause_end() {
                 let now = Instant::now();
                 if until > now {
-                    if waited == Wait::None {
-                        waited = Wait::Paused(until - now);
-                    }
                     tokio::time::sleep_until(until).await;
                     continue;
                 }
@@ -71,7 +58,7 @@ impl Pacer {
             limiter.until_ready().await;
             // A pause may have begun while this attempt waited its turn; it must wait it out too.
             if self.pause_end().is_none_or(|until| until <= Instant::now()) {
-                return waited;
+                return;
             }
         }
     }
@@ -146,9 +133,8 @@ mod tests {
         let pacer = Pacer::new(NonZeroU32::new(1000).unwrap());
         pacer.pause_for(Duration::from_secs(2));
         let started = Instant::now();
-        let wait = pacer.ready().await;
+        pacer.ready().await;
         assert!(Instant::now() - started >= Duration::from_secs(2));
-        assert!(matches!(wait, Wait::Paused(_)));
         pacer.pause_for(Duration::from_millis(1));
         pacer.pause_for(Duration::ZERO);
         assert!(pacer.pause_end().unwrap() > Instant::now());

@@ -110,14 +110,7 @@ async fn invalid_and_duplicate_rows_are_never_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_already_in_the_account_is_exists_with_its_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let existing = dir.path().join("existing.txt");
-    std::fs::write(&existing, "taken@example.com\n").unwrap();
-    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
-        existing: Some(existing),
-        ..sandbox_args()
-    })
-    .await;
+    let (sandbox, _existing) = support::start_with_existing(&["taken@example.com"]).await;
     let roster = "Email\nTaken@Example.com\nnew@example.com\n";
     let finished = run_against(&sandbox, roster, &[]).await;
 

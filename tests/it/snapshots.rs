@@ -59,14 +59,7 @@ async fn help_texts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_summary_of_a_run_with_every_kind_of_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let existing = dir.path().join("existing.txt");
-    std::fs::write(&existing, "taken@example.com\n").unwrap();
-    let sandbox = start(zoom_onboard::sandbox::SandboxArgs {
-        existing: Some(existing),
-        ..sandbox_args()
-    })
-    .await;
+    let (sandbox, _existing) = support::start_with_existing(&["taken@example.com"]).await;
     let roster = "Email,First Name,User Type\n\
                   ann@example.com,Ann,1\n\
                   taken@example.com,Tim,1\n\

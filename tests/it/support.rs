@@ -16,6 +16,20 @@ pub fn sandbox_args() -> SandboxArgs {
     }
 }
 
+/// Starts a sandbox whose account already holds users with `emails`. The folder holding the
+/// `--existing` file comes back with it; keep it for the test's length.
+pub async fn start_with_existing(emails: &[&str]) -> (Sandbox, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing.txt");
+    std::fs::write(&existing, emails.join("\n")).unwrap();
+    let sandbox = start(SandboxArgs {
+        existing: Some(existing),
+        ..sandbox_args()
+    })
+    .await;
+    (sandbox, dir)
+}
+
 /// Starts a sandbox with `args`.
 pub async fn start(args: SandboxArgs) -> Sandbox {
     Sandbox::start(args).await.expect("the sandbox starts")
